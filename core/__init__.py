@@ -1,0 +1,1 @@
+"""Relayboard core: the Bench facade and one module per subsystem. Imports no Textual or Rich."""

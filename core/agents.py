@@ -1,0 +1,238 @@
+"""Agents: tmux panes adopted under a name and role, plus the pane inventory they are adopted from."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from core.context import Context
+from core.errors import BenchError
+from core.lists import ListParams, ListResult, ListSpec, run_list
+from core.tmux import PaneScanner, ScanStatus
+from core.validation import Label, Name, Params, parse
+from storage import agents as repo
+from storage.models import ROLES, Agent, AgentKind, Pane, Role
+
+
+def _role_alias(value: Any) -> Any:
+    return "worker" if value == "slave" else value
+
+
+InputRole = Annotated[Role, BeforeValidator(_role_alias)]
+_ROLE_ORDER = "CASE role " + " ".join(f"WHEN '{r}' THEN {i}" for i, r in enumerate(ROLES, 1)) + " END"
+AGENT_LIST = ListSpec(
+    table="agents",
+    orders={
+        "name": "name",
+        "role": _ROLE_ORDER,
+        "state": "state",
+        "created_at": "created_at",
+        "last_activity_at": "last_activity_at",
+    },
+    default_order="role:asc",
+    filters=frozenset({"role", "state", "kind", "name", "managed", "session_name"}),
+    tiebreak="name",
+)
+KIND_BY_COMMAND = {
+    "claude": "claude",
+    "codex": "codex",
+    "bash": "shell",
+    "zsh": "shell",
+    "sh": "shell",
+    "fish": "shell",
+    "dash": "shell",
+}
+
+
+def guess_kind(command: str) -> AgentKind:
+    base = command.rsplit("/", 1)[-1].lower()
+    if base in KIND_BY_COMMAND:
+        return KIND_BY_COMMAND[base]  # type: ignore[return-value]
+    if "claude" in base:
+        return "claude"
+    if "codex" in base:
+        return "codex"
+    return "other"
+
+
+class IdParams(Params):
+    agent_id: str = Field(min_length=1, max_length=64)
+
+
+class RegisterParams(Params):
+    pane_id: str = Field(pattern=r"^%\d+$")
+    session_name: str = Field(min_length=1, max_length=256)
+    window_index: int = Field(ge=0)
+    pane_index: int = Field(ge=0)
+    socket: str | None = Field(default=None, max_length=128)
+    name: Name
+    role: InputRole = "worker"
+    capability: Label = ""
+    kind: AgentKind | None = None
+    label: Label = ""
+    project_path: Label = ""
+
+
+class UpdateParams(Params):
+    agent_id: str = Field(min_length=1, max_length=64)
+    expected_version: int | None = Field(default=None, ge=1)
+    name: Name | None = None
+    role: InputRole | None = None
+    capability: Label | None = None
+    kind: AgentKind | None = None
+    label: Label | None = None
+    project_path: Label | None = None
+
+
+class PaneParams(Params):
+    pane_id: str = Field(pattern=r"^%\d+$")
+    socket: str | None = Field(default=None, max_length=128)
+
+
+class ScanParams(Params):
+    wait: bool = True
+
+
+class ScanStatusParams(Params):
+    scan_id: str = Field(min_length=1, max_length=64)
+
+
+class Agents:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.scanner = PaneScanner(self._scan_once, ctx.clock)
+
+    # -- panes -------------------------------------------------------------------------------------------
+    async def _scan_once(self) -> int:
+        now = self.ctx.now()
+        panes = await self.ctx.tmux.list_panes(now)
+        async with self.ctx.db.write() as w:
+            await repo.upsert_panes(w, self.ctx.tmux.socket_label, panes, now)
+        self.ctx.recorder.bus.publish_topic("panes")
+        return len(panes)
+
+    async def scan(self, params: dict[str, Any] | None = None) -> ScanStatus:
+        p = parse(ScanParams, params)
+        return await self.scanner.request(wait=p.wait)
+
+    async def scan_status(self, params: dict[str, Any]) -> ScanStatus:
+        return self.scanner.status(parse(ScanStatusParams, params).scan_id)
+
+    async def panes(self, params: dict[str, Any] | None = None) -> list[Pane]:
+        parse(Params, params)
+        return await repo.list_panes(self.ctx.db, self.ctx.tmux.socket_label)
+
+    async def pane_detail(self, params: dict[str, Any]) -> Pane:
+        p = parse(PaneParams, params)
+        pane = await repo.get_pane(self.ctx.db, p.socket or self.ctx.tmux.socket_label, p.pane_id)
+        if pane is None:
+            raise BenchError("pane_not_found", f"pane {p.pane_id} is not known", details={"pane_id": p.pane_id})
+        return pane
+
+    # -- agents ------------------------------------------------------------------------------------------
+    async def list(self, params: dict[str, Any] | None = None) -> ListResult[Agent]:
+        return await run_list(self.ctx.db, AGENT_LIST, parse(ListParams, params), Agent.from_row)
+
+    async def get(self, agent_id: str) -> Agent:
+        agent = await repo.get(self.ctx.db, agent_id)
+        if agent is None:
+            raise BenchError("agent_not_found", f"no agent {agent_id}", details={"agent_id": agent_id})
+        return agent
+
+    async def detail(self, params: dict[str, Any]) -> Agent:
+        return await self.get(parse(IdParams, params).agent_id)
+
+    async def register_from_pane(self, params: dict[str, Any]) -> Agent:
+        p = parse(RegisterParams, params)
+        socket = p.socket or self.ctx.tmux.socket_label
+        pane = await repo.get_pane(self.ctx.db, socket, p.pane_id)
+        identity = (p.session_name, p.window_index, p.pane_index)
+        if pane is None or not pane.alive or identity != (pane.session_name, pane.window_index, pane.pane_index):
+            raise BenchError(
+                "pane_not_found",
+                f"pane {p.pane_id} not found in {p.session_name}:{p.window_index}.{p.pane_index}; scan again",
+                details={"pane_id": p.pane_id},
+            )
+        now = self.ctx.now()
+        agent = Agent(
+            agent_id=uuid.uuid4().hex[:12],
+            name=p.name,
+            role=p.role,
+            capability=p.capability,
+            kind=p.kind or guess_kind(pane.current_command),
+            label=p.label,
+            project_path=p.project_path,
+            socket=socket,
+            pane_id=pane.pane_id,
+            session_name=pane.session_name,
+            window_index=pane.window_index,
+            pane_index=pane.pane_index,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self.ctx.db.write() as w:
+            existing = await repo.get_by_pane(w, socket, pane.pane_id)
+            if existing is not None:
+                raise BenchError(
+                    "pane_already_registered",
+                    f"pane {pane.pane_id} is already agent {existing.name}",
+                    details={"agent_id": existing.agent_id},
+                )
+            if await w.fetchone("SELECT 1 FROM agents WHERE name = ?", (p.name,)):
+                raise BenchError("validation_failed", f"an agent named {p.name!r} exists", field="name")
+            await repo.insert(w, agent)
+            event = await self.ctx.recorder.stage(
+                w,
+                "agent_registered",
+                f"registered {agent.name} ({agent.role}) from {pane.pane_id}",
+                {"name": agent.name, "role": agent.role, "kind": agent.kind, "pane_id": pane.pane_id},
+                agent_id=agent.agent_id,
+            )
+        self.ctx.recorder.committed(event, topic="agents")
+        return agent
+
+    async def update(self, params: dict[str, Any]) -> Agent:
+        p = parse(UpdateParams, params)
+        changes = p.model_dump(exclude={"agent_id", "expected_version"}, exclude_none=True)
+        async with self.ctx.db.write() as w:
+            row = await w.fetchone("SELECT * FROM agents WHERE agent_id = ?", (p.agent_id,))
+            if row is None:
+                raise BenchError("agent_not_found", f"no agent {p.agent_id}", details={"agent_id": p.agent_id})
+            current = Agent.from_row(row)
+            if p.expected_version is not None and p.expected_version != current.version:
+                raise BenchError(
+                    "stale_object",
+                    f"agent {current.name} is at version {current.version}, not {p.expected_version}",
+                    details={"version": current.version},
+                )
+            if (
+                "name" in changes
+                and changes["name"] != current.name
+                and await w.fetchone("SELECT 1 FROM agents WHERE name = ?", (changes["name"],))
+            ):
+                raise BenchError("validation_failed", f"an agent named {changes['name']!r} exists", field="name")
+            if changes:
+                await repo.update(w, p.agent_id, changes, self.ctx.now())
+            event = await self.ctx.recorder.stage(
+                w,
+                "agent_updated",
+                f"updated {current.name}: {', '.join(sorted(changes)) or 'no change'}",
+                {"changes": changes},
+                agent_id=p.agent_id,
+            )
+        self.ctx.recorder.committed(event, topic="agents")
+        return await self.get(p.agent_id)
+
+    async def remove(self, params: dict[str, Any]) -> Agent:
+        """Unadopt: the agent row goes, the tmux pane is left running."""
+        p = parse(IdParams, params)
+        agent = await self.get(p.agent_id)
+        async with self.ctx.db.write() as w:
+            await repo.delete(w, agent.agent_id)
+            event = await self.ctx.recorder.stage(
+                w, "agent_removed", f"removed {agent.name}", {"name": agent.name}, agent_id=agent.agent_id
+            )
+        self.ctx.recorder.committed(event, topic="agents")
+        return agent

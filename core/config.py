@@ -1,0 +1,57 @@
+"""Settings: one typed model, read from `<home>/config.toml` (or `$RELAYBOARD_CONFIG`), defaults from the
+platform. Holds no secrets, only names and paths."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.errors import BenchError
+
+CONFIG_ENV = "RELAYBOARD_CONFIG"
+HOME_ENV = "RELAYBOARD_HOME"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tmux_socket: str | None = Field(
+        default=None, description="tmux -L socket name; None means the operator's default server"
+    )
+    tmux_binary: str = "tmux"
+    journal_mode: Literal["auto", "wal", "delete"] = "auto"
+    user_id: str = Field(default_factory=lambda: os.environ.get("USER", "operator"))
+    project_id: str = ""
+    claude_home: Path = Field(default_factory=lambda: Path.home() / ".claude")
+    codex_home: Path = Field(default_factory=lambda: Path.home() / ".codex")
+    refresh_seconds: float = Field(default=3.0, ge=0.5, le=60)
+
+
+def resolve_home(cli_value: str | os.PathLike[str] | None) -> Path:
+    """`--home`, else `$RELAYBOARD_HOME`, else the platform data dir."""
+    if cli_value:
+        return Path(cli_value).expanduser()
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("relayboard", appauthor=False))
+
+
+def load_settings(home: Path) -> Settings:
+    path = Path(os.environ.get(CONFIG_ENV) or home / "config.toml")
+    if not path.exists():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text())
+        return Settings.model_validate(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError("config_invalid", f"config.toml is not valid TOML ({exc})") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise BenchError("config_invalid", f"config.toml: {field}: {first['msg']}", field=field) from exc

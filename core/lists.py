@@ -1,0 +1,136 @@
+"""The list contract: limit 1..200 (default 50), whitelisted `order_by`, exact-match filters, and opaque
+cursors bound to the order and filters they were made with."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field, field_validator
+
+from core.errors import BenchError
+from core.validation import Params
+from storage.db import Database
+from storage.listing import fetch_page
+
+T = TypeVar("T")
+FORBIDDEN_FILTER_CHARS = set("<>~*%")
+
+
+class ListParams(Params):
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor_next: str | None = Field(default=None, max_length=512)
+    order_by: str | None = None
+    filters: dict[str, str | int | bool | None] = Field(default_factory=dict)
+    since: str | None = None
+    until: str | None = None
+
+    @field_validator("filters")
+    @classmethod
+    def _exact_only(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, item in value.items():
+            if isinstance(item, str) and FORBIDDEN_FILTER_CHARS & set(item):
+                raise ValueError(f"filter {key!r}: exact match only, characters <>~*% are not allowed")
+        return value
+
+
+class ListResult(BaseModel, Generic[T]):
+    rows: list[T]
+    total: int | None
+    total_estimate: int | None = None
+    cursor_next: str | None
+    ordering: str
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    table: str
+    orders: dict[str, str]  # public order_by field -> column
+    default_order: str  # e.g. "state_priority:asc"
+    filters: frozenset[str]
+    tiebreak: str  # a unique column so pages never overlap
+    time_column: str | None = None
+    fixed: dict[str, Any] = field(default_factory=dict)  # filters the call itself applies (e.g. kind)
+
+
+def _ordering(spec: ListSpec, order_by: str | None) -> tuple[str, list[tuple[str, str]]]:
+    text = order_by or spec.default_order
+    name, _, direction = text.partition(":")
+    direction = direction or "asc"
+    if name not in spec.orders or direction not in ("asc", "desc"):
+        allowed = ", ".join(sorted(spec.orders))
+        raise BenchError("validation_failed", f"order_by must be one of: {allowed}", field="order_by")
+    return f"{name}:{direction}", [(spec.orders[name], direction), (spec.tiebreak, direction)]
+
+
+def _binding(ordering: str, params: ListParams) -> str:
+    raw = json.dumps([ordering, params.filters, params.since, params.until], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _encode(offset: int, binding: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset, "b": binding}).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, binding: str) -> int:
+    bad = BenchError(
+        "validation_failed", "cursor_next is invalid or was made for another order/filter", field="cursor_next"
+    )
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise bad from None
+    if not isinstance(data, dict) or data.get("b") != binding or not isinstance(data.get("o"), int):
+        raise bad
+    return max(0, data["o"])
+
+
+async def run_list(
+    db: Database,
+    spec: ListSpec,
+    params: ListParams,
+    convert: Callable[[Any], T],
+    conditions: Sequence[tuple[str, Any]] = (),
+) -> ListResult[T]:
+    """`conditions` are fixed (sql, value) clauses the call adds, such as "not expired"."""
+    unknown = sorted(set(params.filters) - spec.filters)
+    if unknown:
+        allowed = ", ".join(sorted(spec.filters)) or "none"
+        raise BenchError(
+            "validation_failed", f"unknown filter {unknown[0]!r}; allowed: {allowed}", field=f"filters.{unknown[0]}"
+        )
+    conditions = list(conditions)
+    if params.since or params.until:
+        if spec.time_column is None:
+            raise BenchError("validation_failed", "this list has no time range", field="since")
+        if params.since and params.until and params.since > params.until:
+            raise BenchError("validation_failed", "since must not be after until", field="since")
+        if params.since:
+            conditions.append((f"{spec.time_column} >= ?", params.since))
+        if params.until:
+            conditions.append((f"{spec.time_column} <= ?", params.until))
+    ordering, order = _ordering(spec, params.order_by)
+    binding = _binding(ordering, params)
+    offset = _decode(params.cursor_next, binding) if params.cursor_next else 0
+    page = await fetch_page(
+        db,
+        spec.table,
+        where={**params.filters, **spec.fixed},
+        order=order,
+        offset=offset,
+        limit=params.limit,
+        conditions=conditions,
+    )
+    rows = [convert(r) for r in page.rows]
+    more = offset + len(rows) < page.total
+    return ListResult[T](
+        rows=rows,
+        total=page.total,
+        cursor_next=_encode(offset + len(rows), binding) if more else None,
+        ordering=ordering,
+    )

@@ -1,0 +1,34 @@
+"""Child processes (terminals, dev servers, agent runs) as stored. The supervisor that starts, pauses and
+restarts them is not built yet; readiness reports `process_supervisor` as unavailable until it is."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from core.context import Context
+from core.lists import ListParams, ListResult, ListSpec, run_list
+from core.validation import parse
+from storage.models import Process
+
+SUPERVISOR_MISSING = "process supervisor is not built yet; terminals and dev servers cannot be started"
+
+
+def process_list_spec(kind: Literal["terminal", "devserver", "agent_run"]) -> ListSpec:
+    return ListSpec(
+        table="processes",
+        orders={"name": "name", "state": "state", "updated_at": "updated_at"},
+        default_order="name:asc",
+        filters=frozenset({"state"}),
+        tiebreak="process_id",
+        fixed={"kind": kind},
+    )
+
+
+class Processes:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def list(
+        self, kind: Literal["terminal", "devserver", "agent_run"], params: dict[str, Any] | None = None
+    ) -> ListResult[Process]:
+        return await run_list(self.ctx.db, process_list_spec(kind), parse(ListParams, params), Process.from_row)

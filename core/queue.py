@@ -1,0 +1,262 @@
+"""The message queue between events (or the operator) and agent panes.
+
+Only a `master` sender may enqueue input; the operator counts as master. An idempotency key is durable: the
+same key returns the first message and never enqueues twice. Delivery into panes is the pipeline's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from core.clock import parse_stamp, stamp
+from core.context import Context
+from core.errors import BenchError
+from core.lists import ListParams, ListResult, ListSpec, run_list
+from core.validation import Params, parse
+from storage import agents as agents_repo
+from storage import queue as repo
+from storage.models import STATE_PRIORITY, BlockReason, QueueMessage, Role
+
+MAX_PAYLOAD = 16 * 1024
+QUEUE_LIST = ListSpec(
+    table="queue_messages",
+    orders={"state_priority": "state_priority", "enqueued_at": "enqueued_at", "updated_at": "updated_at"},
+    default_order="state_priority:asc",
+    filters=frozenset({"state", "block_reason", "target_agent_id", "route_id", "sender"}),
+    tiebreak="enqueued_at",
+    time_column="enqueued_at",
+)
+FINAL_STATES = frozenset({"delivered", "canceled", "failed"})
+OPERATOR = "operator"
+
+
+class SendParams(Params):
+    target_agent_id: str = Field(min_length=1, max_length=64)
+    payload: str = Field(min_length=1)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+    sender_agent_id: str | None = Field(default=None, max_length=64)
+
+
+class MessageParams(Params):
+    message_id: str = Field(min_length=1, max_length=64)
+
+
+class DelayParams(MessageParams):
+    delay_ms: int | None = Field(default=None, ge=1, le=7 * 24 * 3600 * 1000)
+    until: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DelayParams:
+        if (self.delay_ms is None) == (self.until is None):
+            raise ValueError("give exactly one of delay_ms or until")
+        return self
+
+
+class CancelParams(MessageParams):
+    reason: str = Field(default="", max_length=256)
+
+
+class Queue:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._key_locks: dict[str, asyncio.Lock] = {}
+
+    async def list(self, params: dict[str, Any] | None = None) -> ListResult[QueueMessage]:
+        return await run_list(self.ctx.db, QUEUE_LIST, parse(ListParams, params), QueueMessage.from_row)
+
+    async def detail(self, params: dict[str, Any]) -> QueueMessage:
+        return await self._get(parse(MessageParams, params).message_id)
+
+    async def _get(self, message_id: str) -> QueueMessage:
+        message = await repo.get(self.ctx.db, message_id)
+        if message is None:
+            raise BenchError(
+                "queue_message_not_found", f"no queue message {message_id}", details={"message_id": message_id}
+            )
+        return message
+
+    async def send_input(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`app.send_input`: enqueue text for an agent's pane → {message_id, state, deduplicated}."""
+        raw = params.get("payload") if isinstance(params, dict) else None
+        if isinstance(raw, str) and len(raw.encode()) > MAX_PAYLOAD:
+            size = len(raw.encode())
+            raise BenchError(
+                "validation_failed",
+                f"payload is {size} bytes; the limit is {MAX_PAYLOAD}",
+                field="payload",
+                details={"size_limit_bytes": MAX_PAYLOAD, "actual_size_bytes": size},
+            )
+        p = parse(SendParams, params)
+        sender, role = OPERATOR, "master"
+        if p.sender_agent_id:
+            sender_agent = await agents_repo.get(self.ctx.db, p.sender_agent_id)
+            if sender_agent is None:
+                raise BenchError(
+                    "agent_not_found", f"no agent {p.sender_agent_id}", details={"agent_id": p.sender_agent_id}
+                )
+            sender, role = sender_agent.agent_id, sender_agent.role
+        message, deduplicated = await self.enqueue(
+            target_agent_id=p.target_agent_id,
+            payload=p.payload,
+            sender=sender,
+            sender_role=role,
+            idempotency_key=p.idempotency_key,
+        )
+        return {"message_id": message.message_id, "state": message.state, "deduplicated": deduplicated}
+
+    async def enqueue(
+        self,
+        *,
+        target_agent_id: str,
+        payload: str,
+        sender: str,
+        sender_role: Role,
+        idempotency_key: str | None = None,
+        route_id: str | None = None,
+        source_event_id: str | None = None,
+        block_reason: BlockReason | None = None,
+    ) -> tuple[QueueMessage, bool]:
+        """Used by send_input, routes and the demo. Returns (message, deduplicated)."""
+        if sender_role != "master":
+            raise BenchError("permission_denied", f"only a master may send input; sender role is {sender_role}")
+        target = await agents_repo.get(self.ctx.db, target_agent_id)
+        if target is None:
+            raise BenchError("agent_not_found", f"no agent {target_agent_id}", details={"agent_id": target_agent_id})
+        lock = self._key_locks.setdefault(idempotency_key, asyncio.Lock()) if idempotency_key else None
+        if lock:
+            await lock.acquire()
+        try:
+            now = self.ctx.now()
+            async with self.ctx.db.write() as w:
+                if idempotency_key:
+                    first = await repo.by_idempotency_key(w, idempotency_key)
+                    if first is not None:
+                        return first, True
+                state = "blocked" if block_reason else "queued"
+                message = QueueMessage(
+                    message_id=uuid.uuid4().hex[:12],
+                    state=state,
+                    state_priority=STATE_PRIORITY[state],
+                    block_reason=block_reason,
+                    route_id=route_id,
+                    source_event_id=source_event_id,
+                    sender=sender,
+                    sender_role=sender_role,
+                    target_agent_id=target_agent_id,
+                    payload=payload,
+                    idempotency_key=idempotency_key,
+                    enqueued_at=now,
+                    updated_at=now,
+                )
+                await repo.insert(w, message)
+                event = await self.ctx.recorder.stage(
+                    w,
+                    "queue_message_enqueued",
+                    f"queued {len(payload)} chars for {target.name}" + (f" ({block_reason})" if block_reason else ""),
+                    {"message_id": message.message_id, "state": state, "block_reason": block_reason},
+                    agent_id=target_agent_id,
+                )
+        finally:
+            if lock:
+                lock.release()
+        self.ctx.recorder.committed(event, topic="queue")
+        return message, False
+
+    async def _transition(
+        self, message_id: str, allowed: set[str], changes: dict[str, Any], event_type: str, summary: str
+    ) -> QueueMessage:
+        async with self.ctx.db.write() as w:
+            current = await repo.get(w, message_id)
+            if current is None:
+                raise BenchError(
+                    "queue_message_not_found", f"no queue message {message_id}", details={"message_id": message_id}
+                )
+            if current.state in FINAL_STATES:
+                raise BenchError(
+                    "stale_object", f"message {message_id} is already {current.state}", details={"state": current.state}
+                )
+            if current.state not in allowed:
+                raise BenchError(
+                    "conflict",
+                    f"message {message_id} is {current.state}; this action needs {' or '.join(sorted(allowed))}",
+                )
+            if "state" in changes:
+                changes = {**changes, "state_priority": STATE_PRIORITY[changes["state"]]}
+            if not await repo.transition(w, message_id, current.version, changes, self.ctx.now()):
+                raise BenchError("stale_object", f"message {message_id} changed meanwhile")
+            event = await self.ctx.recorder.stage(
+                w, event_type, summary, {"message_id": message_id, **changes}, agent_id=current.target_agent_id
+            )
+        self.ctx.recorder.committed(event, topic="queue")
+        return await self._get(message_id)
+
+    async def approve(self, params: dict[str, Any]) -> QueueMessage:
+        p = parse(MessageParams, params)
+        return await self._transition(
+            p.message_id,
+            {"blocked"},
+            {"state": "queued", "block_reason": None, "delay_until": None},
+            "queue_message_approved",
+            f"approved {p.message_id}",
+        )
+
+    async def delay(self, params: dict[str, Any]) -> QueueMessage:
+        p = parse(DelayParams, params)
+        if p.until is not None:
+            try:
+                until = parse_stamp(p.until)
+            except ValueError:
+                raise BenchError("validation_failed", "until must be an ISO-8601 time", field="until") from None
+            if until.tzinfo is None:
+                raise BenchError("validation_failed", "until needs a timezone (use Z for UTC)", field="until")
+        else:
+            until = self.ctx.clock.now() + timedelta(milliseconds=p.delay_ms or 0)
+        return await self._transition(
+            p.message_id,
+            {"queued"},
+            {"state": "blocked", "block_reason": "operator_delayed", "delay_until": stamp(until)},
+            "queue_message_delayed",
+            f"delayed {p.message_id} until {stamp(until)}",
+        )
+
+    async def cancel(self, params: dict[str, Any]) -> QueueMessage:
+        p = parse(CancelParams, params)
+        return await self._transition(
+            p.message_id,
+            {"queued", "blocked"},
+            {"state": "canceled", "cancel_reason": p.reason},
+            "queue_message_canceled",
+            f"canceled {p.message_id}",
+        )
+
+    async def retry(self, params: dict[str, Any]) -> QueueMessage:
+        """Failed is final for approve/delay/cancel, but the operator may requeue it explicitly."""
+        p = parse(MessageParams, params)
+        async with self.ctx.db.write() as w:
+            current = await repo.get(w, p.message_id)
+            if current is None:
+                raise BenchError(
+                    "queue_message_not_found", f"no queue message {p.message_id}", details={"message_id": p.message_id}
+                )
+            if current.state != "failed":
+                raise BenchError(
+                    "stale_object" if current.state in FINAL_STATES else "conflict",
+                    f"message {p.message_id} is {current.state}; only failed messages retry",
+                )
+            changes = {"state": "queued", "state_priority": STATE_PRIORITY["queued"], "last_error": ""}
+            if not await repo.transition(w, p.message_id, current.version, changes, self.ctx.now()):
+                raise BenchError("stale_object", f"message {p.message_id} changed meanwhile")
+            event = await self.ctx.recorder.stage(
+                w,
+                "queue_message_retried",
+                f"retry {p.message_id}",
+                {"message_id": p.message_id},
+                agent_id=current.target_agent_id,
+            )
+        self.ctx.recorder.committed(event, topic="queue")
+        return await self._get(p.message_id)

@@ -1,0 +1,223 @@
+"""tmux through libtmux, always off the event loop (`asyncio.to_thread`).
+
+Discovery is one `list-panes -a` call with a format string per refresh, never one subprocess per pane, and
+concurrent scan requests join the scan already in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import libtmux
+from libtmux import exc as tmux_exc
+from pydantic import BaseModel
+
+from core.clock import Clock, stamp
+from core.errors import BenchError
+from storage.models import Pane
+
+_FIELDS = (
+    "pane_id",
+    "session_name",
+    "window_index",
+    "pane_index",
+    "pane_pid",
+    "pane_current_command",
+    "pane_current_path",
+    "pane_width",
+    "pane_height",
+    "pane_dead",
+)
+_SEP = "\x1f"  # unit separator: cannot appear in session names or paths typed by people
+PANE_FORMAT = _SEP.join(f"#{{{name}}}" for name in _FIELDS)
+ScanFn = Callable[[], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class ServerProbe:
+    binary: str | None
+    alive: bool
+    error: str = ""
+
+
+class TmuxAdapter:
+    def __init__(self, socket_name: str | None, binary: str = "tmux") -> None:
+        self.socket_name = socket_name
+        self.binary = binary
+
+    @property
+    def socket_label(self) -> str:
+        """How panes of this server are keyed in storage."""
+        return self.socket_name or "default"
+
+    def _server(self) -> libtmux.Server:
+        path = shutil.which(self.binary)
+        if path is None:
+            raise BenchError("tmux_unavailable", "tmux is not installed or not on PATH")
+        return libtmux.Server(socket_name=self.socket_name, tmux_bin=path)
+
+    def _probe(self) -> ServerProbe:
+        path = shutil.which(self.binary)
+        if path is None:
+            return ServerProbe(None, False)
+        try:
+            result = libtmux.Server(socket_name=self.socket_name, tmux_bin=path).cmd("list-sessions")
+        except (tmux_exc.LibTmuxException, OSError) as exc:
+            return ServerProbe(path, False, type(exc).__name__)
+        return ServerProbe(path, result.returncode == 0)
+
+    async def probe(self) -> ServerProbe:
+        return await asyncio.to_thread(self._probe)
+
+    def _list_panes(self, now: str) -> list[Pane]:
+        server = self._server()
+        result = server.cmd("list-panes", "-a", "-F", PANE_FORMAT)
+        if result.returncode != 0:
+            raise BenchError("tmux_unavailable", f"no tmux server is running on socket {self.socket_label!r}")
+        panes = []
+        for line in result.stdout:
+            parts = line.split(_SEP)
+            if len(parts) != len(_FIELDS):
+                continue
+            values = dict(zip(_FIELDS, parts, strict=True))
+            panes.append(
+                Pane(
+                    socket=self.socket_label,
+                    pane_id=values["pane_id"],
+                    session_name=values["session_name"],
+                    window_index=int(values["window_index"]),
+                    pane_index=int(values["pane_index"]),
+                    pid=int(values["pane_pid"]) if values["pane_pid"].isdigit() else None,
+                    current_command=values["pane_current_command"],
+                    cwd=values["pane_current_path"],
+                    width=int(values["pane_width"] or 0),
+                    height=int(values["pane_height"] or 0),
+                    alive=values["pane_dead"] != "1",
+                    first_seen=now,
+                    last_seen=now,
+                )
+            )
+        return panes
+
+    async def list_panes(self, now: str) -> list[Pane]:
+        return await asyncio.to_thread(self._list_panes, now)
+
+    def _new_session(self, name: str, command: str | None, cwd: str | None, env: dict[str, str]) -> str:
+        server = self._server()
+        session = server.new_session(
+            session_name=name,
+            start_directory=cwd,
+            window_command=command,
+            environment=env or None,
+            x=200,
+            y=50,
+        )
+        pane = session.active_window.active_pane
+        return pane.pane_id if pane and pane.pane_id else ""
+
+    async def new_session(
+        self, name: str, command: str | None = None, cwd: str | None = None, env: dict[str, str] | None = None
+    ) -> str:
+        """Start a detached session; returns its first pane id."""
+        return await asyncio.to_thread(self._new_session, name, command, cwd, env or {})
+
+    def _split(self, session_name: str, command: str | None, cwd: str | None) -> str:
+        server = self._server()
+        result = server.cmd(
+            "split-window",
+            "-d",
+            "-P",
+            "-F",
+            "#{pane_id}",
+            "-t",
+            f"={session_name}:",
+            *(["-c", cwd] if cwd else []),
+            *([command] if command else []),
+        )
+        if result.returncode != 0:
+            raise BenchError("tmux_unavailable", f"could not split a pane in session {session_name!r}")
+        return result.stdout[0] if result.stdout else ""
+
+    async def split(self, session_name: str, command: str | None = None, cwd: str | None = None) -> str:
+        """Add a pane to the first window of a session; returns its pane id."""
+        return await asyncio.to_thread(self._split, session_name, command, cwd)
+
+    async def kill_server(self) -> None:
+        def kill() -> None:
+            server = self._server()
+            if server.is_alive():
+                server.kill()
+
+        await asyncio.to_thread(kill)
+
+
+class ScanStatus(BaseModel):
+    scan_id: str
+    state: Literal["running", "done", "failed"]
+    started_at: str
+    finished_at: str | None = None
+    panes_found: int = 0
+    error: str = ""
+
+
+@dataclass
+class _Scan:
+    status: ScanStatus
+    task: asyncio.Task[ScanStatus] | None = None
+
+
+class PaneScanner:
+    """Coalesces scan requests: while one scan runs, new requests get its id instead of a second scan."""
+
+    HISTORY = 32
+
+    def __init__(self, run_scan: ScanFn, clock: Clock) -> None:
+        self._run_scan = run_scan
+        self._clock = clock
+        self._current: _Scan | None = None
+        self._history: dict[str, ScanStatus] = {}
+
+    def status(self, scan_id: str) -> ScanStatus:
+        if self._current and self._current.status.scan_id == scan_id:
+            return self._current.status
+        if scan_id in self._history:
+            return self._history[scan_id]
+        raise BenchError("scan_not_found", f"no scan with id {scan_id}", details={"scan_id": scan_id})
+
+    async def request(self, wait: bool, wait_seconds: float = 10.0) -> ScanStatus:
+        if self._current is None:
+            status = ScanStatus(scan_id=uuid.uuid4().hex[:12], state="running", started_at=stamp(self._clock.now()))
+            scan = _Scan(status)
+            scan.task = asyncio.create_task(self._execute(scan))
+            self._current = scan
+        scan = self._current
+        if not wait or scan.task is None:
+            return scan.status
+        try:
+            return await asyncio.wait_for(asyncio.shield(scan.task), wait_seconds)
+        except TimeoutError:
+            raise BenchError(
+                "scan_timeout", "the pane scan did not finish in time", details={"scan_id": scan.status.scan_id}
+            ) from None
+
+    async def _execute(self, scan: _Scan) -> ScanStatus:
+        try:
+            found = await self._run_scan()
+            final = scan.status.model_copy(
+                update={"state": "done", "panes_found": found, "finished_at": stamp(self._clock.now())}
+            )
+        except BenchError as exc:
+            final = scan.status.model_copy(
+                update={"state": "failed", "error": exc.message, "finished_at": stamp(self._clock.now())}
+            )
+        scan.status = final
+        self._history[final.scan_id] = final
+        while len(self._history) > self.HISTORY:
+            self._history.pop(next(iter(self._history)))
+        self._current = None
+        return final

@@ -1,0 +1,57 @@
+"""Turning untrusted call parameters into typed models, with the failing field named."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+
+from core.errors import BenchError
+
+M = TypeVar("M", bound=BaseModel)
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_LABEL = 256
+MAX_TEXT = 16 * 1024
+
+
+class Params(BaseModel):
+    """Base for call parameters: unknown keys are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+def parse(model: type[M], data: Any) -> M:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise BenchError("malformed_request", "parameters must be a JSON object", details={"reason": "not_object"})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "params"
+        reason = first["msg"]
+        raise BenchError(
+            "validation_failed", f"{field}: {reason}", field=field, details={"reason": first["type"]}
+        ) from None
+
+
+def _name(value: str) -> str:
+    if not NAME_PATTERN.match(value):
+        raise ValueError("use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return value
+
+
+def _label(value: str) -> str:
+    value = value.strip()
+    if "\n" in value or "\r" in value:
+        raise ValueError("must be one line")
+    if len(value) > MAX_LABEL:
+        raise ValueError(f"must be at most {MAX_LABEL} characters")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Label = Annotated[str, AfterValidator(_label)]

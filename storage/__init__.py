@@ -1,0 +1,1 @@
+"""Relayboard storage: one aiosqlite database per operator home, migrations and repositories."""

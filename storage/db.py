@@ -1,0 +1,219 @@
+"""The one aiosqlite connection of a Relayboard home: pragmas, journal mode, and the writer path.
+
+Writers go through `Database.write()`, which serialises writers inside this process with a lock and across
+processes with `BEGIN IMMEDIATE`, so a second Relayboard window waits (busy_timeout) instead of failing
+half-way through a transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from storage import migrations
+from storage.errors import (
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseReadOnlyError,
+    StorageError,
+)
+
+JournalPreference = Literal["auto", "wal", "delete"]
+BUSY_TIMEOUT_MS = 5000
+# WAL needs shared memory that network filesystems do not provide reliably; SQLite's own docs say so.
+NETWORK_FILESYSTEMS = frozenset(
+    {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs", "lustre", "virtiofs"}
+)
+
+
+@dataclass(frozen=True)
+class JournalInfo:
+    mode: str  # what SQLite reports: "wal" or "delete"
+    reason: str  # why this mode was chosen; shown by readiness
+
+
+def filesystem_type(path: Path) -> str:
+    """The mount type holding `path`, from /proc/mounts; "" when unknown (not Linux)."""
+    try:
+        lines = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return ""
+    target = str(path.resolve())
+    best, best_type = "", ""
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount = parts[1].replace("\\040", " ")
+        inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) > len(best):
+            best, best_type = mount, parts[2]
+    return best_type
+
+
+def choose_journal(path: Path, preference: JournalPreference) -> JournalInfo:
+    if preference == "wal":
+        return JournalInfo("wal", "configured")
+    if preference == "delete":
+        return JournalInfo("delete", "configured")
+    fstype = filesystem_type(path.parent)
+    if fstype in NETWORK_FILESYSTEMS:
+        return JournalInfo("delete", f"network filesystem ({fstype})")
+    return JournalInfo("wal", "local filesystem")
+
+
+def _classify(exc: BaseException, path: Path) -> StorageError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return DatabaseLockedError(f"database {path} is locked by another process", path)
+    if "not a database" in text or "malformed" in text or "file is encrypted" in text:
+        return DatabaseCorruptError(f"database {path} is corrupt or not a SQLite file", path)
+    if "readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text:
+        return DatabaseReadOnlyError(f"database {path} cannot be opened for writing", path)
+    return StorageError(f"database {path} failed: {type(exc).__name__}", path)
+
+
+class Database:
+    """One connection, opened with pragmas applied and migrations run."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path, journal: JournalInfo) -> None:
+        self._conn = conn
+        self.path = path
+        self.journal = journal
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, journal: JournalPreference = "auto") -> Database:
+        path = Path(path)
+        if path.exists() and not os.access(path, os.R_OK):
+            raise DatabaseReadOnlyError(f"database {path} is not readable", path)
+        info = choose_journal(path, journal)
+        try:
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise _classify(exc, path) from exc
+        conn.row_factory = sqlite3.Row
+        db = cls(conn, path, info)
+        try:
+            await db._apply_pragmas()
+            await migrations.apply(db)
+        except StorageError:
+            await conn.close()
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            await conn.close()
+            raise _classify(exc, path) from exc
+        return db
+
+    async def _apply_pragmas(self) -> None:
+        await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await self._conn.execute("PRAGMA foreign_keys = ON")
+        cur = await self._conn.execute(f"PRAGMA journal_mode = {self.journal.mode}")
+        row = await cur.fetchone()
+        actual = str(row[0]).lower() if row else "unknown"
+        if actual != self.journal.mode:
+            self.journal = JournalInfo(actual, f"SQLite refused {self.journal.mode}")
+        await self._conn.execute("PRAGMA synchronous = NORMAL")
+        # Touch the schema so a corrupt or foreign file fails here, not on the first query.
+        await self._conn.execute("SELECT count(*) FROM sqlite_master")
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        try:
+            cur = await self._conn.execute(sql, params)
+            return list(await cur.fetchall())
+        except sqlite3.Error as exc:
+            raise _classify(exc, self.path) from exc
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return row[0] if row is not None else None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Writer]:
+        """A `BEGIN IMMEDIATE` transaction: commit on success, roll back on any exception."""
+        async with self._write_lock:
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _classify(exc, self.path) from exc
+            try:
+                yield Writer(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            try:
+                await self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await self._conn.execute("ROLLBACK")
+                raise _classify(exc, self.path) from exc
+
+    async def backup_to(self, target: Path) -> None:
+        """A consistent copy through SQLite's online backup API (safe while others write)."""
+        dest = await aiosqlite.connect(str(target))
+        try:
+            await self._conn.backup(dest)
+        finally:
+            await dest.close()
+
+
+class Writer:
+    """What a write transaction may do; exceptions are raised to `Database.write()` to roll back."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        cur = await self._conn.execute(sql, params)
+        return cur.rowcount
+
+    async def insert(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        cur = await self._conn.execute(sql, params)
+        return int(cur.lastrowid or 0)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def executescript(self, script: str) -> None:
+        # executescript would COMMIT our transaction first; run statements one by one instead.
+        for statement in split_sql(script):
+            await self._conn.execute(statement)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        cur = await self._conn.execute(sql, params)
+        return list(await cur.fetchall())
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a migration into complete statements (triggers contain `;` inside BEGIN…END)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

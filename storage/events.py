@@ -1,0 +1,62 @@
+"""The append-only event spine. Triggers refuse UPDATE and DELETE; this module only inserts and reads."""
+
+from __future__ import annotations
+
+import json
+
+from storage.db import Database, Writer
+from storage.models import Event
+
+EVENT_COLUMNS = (
+    "event_id",
+    "timestamp",
+    "event_type",
+    "origin",
+    "agent_id",
+    "user_id",
+    "surface_id",
+    "project_id",
+    "run_id",
+    "step_id",
+    "parent_event_id",
+    "trace_id",
+    "span_id",
+    "summary",
+    "payload",
+)
+_INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)})"
+
+
+def _params(event: Event) -> dict[str, object]:
+    data = event.model_dump()
+    data["payload"] = json.dumps(event.payload, sort_keys=True, separators=(",", ":"))
+    return data
+
+
+async def append(w: Writer, event: Event) -> None:
+    await w.execute(_INSERT, _params(event))
+
+
+async def append_many(w: Writer, events: list[Event]) -> None:
+    await w.executemany(_INSERT, [_params(e) for e in events])
+
+
+async def get(db: Database, event_id: str) -> Event | None:
+    row = await db.fetchone("SELECT * FROM events WHERE event_id = ?", (event_id,))
+    return Event.from_row(row) if row else None
+
+
+async def recent(db: Database, limit: int) -> list[Event]:
+    rows = await db.fetchall("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,))
+    return [Event.from_row(r) for r in rows]
+
+
+async def total(db: Database) -> int:
+    return int(await db.scalar("SELECT count(*) FROM events") or 0)
+
+
+async def counts_since(db: Database, since: str) -> dict[str, int]:
+    rows = await db.fetchall(
+        "SELECT event_type, count(*) FROM events WHERE timestamp >= ? GROUP BY event_type", (since,)
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
