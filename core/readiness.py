@@ -91,7 +91,7 @@ class ReadinessProbe:
             await self._sqlite(database, hints),
             self._jsonl(audit_failed, hints),
             self._routing(database.db is not None, counts, hints),
-            self._tailers(counts, hints),
+            self._tailers(),
             Subsystem(name="scheduler", status="unavailable", reason=SCHEDULER_MISSING),
             Subsystem(name="process_supervisor", status="unavailable", reason=SUPERVISOR_MISSING),
             self._tokens(),
@@ -170,13 +170,9 @@ class ReadinessProbe:
             hint = "enable_first_route"
         return Subsystem(name=name, status="unavailable", reason=ROUTING_MISSING, hint=hint)
 
-    def _tailers(self, counts: dict[str, int], hints: list[Hint]) -> Subsystem:
-        name = "log_attachment_workers"
-        hint = None
-        if counts.get("agents", 0) and not counts.get("attachments_active", 0):
-            hints.append(make_hint("attach_logs", name))
-            hint = "attach_logs"
-        return Subsystem(name=name, status="unavailable", reason=TAILERS_MISSING, hint=hint)
+    def _tailers(self) -> Subsystem:
+        # No `attach_logs` hint yet: its fix (the attach key and app.log.attach) arrives with the tailers.
+        return Subsystem(name="log_attachment_workers", status="unavailable", reason=TAILERS_MISSING)
 
     def _tokens(self) -> Subsystem:
         found = [
@@ -205,7 +201,6 @@ async def _bench_counts(db: Database | None) -> dict[str, int]:
     row = await db.fetchone(
         "SELECT (SELECT count(*) FROM agents) AS agents,"
         " (SELECT count(*) FROM routes WHERE enabled = 1) AS routes_enabled,"
-        " (SELECT count(*) FROM log_attachments WHERE state = 'active') AS attachments_active,"
         " coalesce((SELECT value FROM settings WHERE key = 'routing_enabled'), 'true') = 'true' AS routing_enabled"
     )
     return {k: int(v) for k, v in dict(row).items()} if row else {}

@@ -1,0 +1,105 @@
+"""RelayboardApp: the panes as app modes, global keys, the palette, and the bridge from core notices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from core.bench import Bench
+from tui.bridge import BenchChanged, connect
+from tui.commands import relayboard_commands
+from tui.modals.help import HelpModal
+from tui.panes import PANE_BY_ID, PANES
+from tui.screens.agents import AgentsScreen
+from tui.screens.base import PaneScreen
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.devservers import DevServersScreen
+from tui.screens.memory import MemoryScreen
+from tui.screens.queue import QueueScreen
+from tui.screens.routes import RoutesScreen
+from tui.screens.schedules import SchedulesScreen
+from tui.screens.terminals import TerminalsScreen
+from tui.screens.tokens import TokensScreen
+
+SCREENS_BY_PANE: dict[str, type[PaneScreen]] = {
+    "dashboard": DashboardScreen,
+    "agents": AgentsScreen,
+    "queue": QueueScreen,
+    "routes": RoutesScreen,
+    "memory": MemoryScreen,
+    "tokens": TokensScreen,
+    "terminals": TerminalsScreen,
+    "devservers": DevServersScreen,
+    "schedules": SchedulesScreen,
+}
+GLOBAL_KEYS = [("1-9", "switch pane"), ("?", "help for this pane"), ("ctrl+p", "command palette"),
+               ("r", "refresh"), ("q", "quit")]  # fmt: skip
+
+
+class RelayboardApp(App[None]):
+    TITLE = "Relayboard"
+    CSS_PATH = "app.tcss"
+    MODES: ClassVar[dict[str, type[Screen[None]]]] = dict(SCREENS_BY_PANE)  # type: ignore[assignment]
+    DEFAULT_MODE = "dashboard"
+    BINDINGS: ClassVar[list[Binding]] = [
+        *(Binding(p.key, f"pane('{p.id}')", p.title, show=False, id=f"pane.{p.id}") for p in PANES),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("r", "refresh", "Refresh", id="app.refresh"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, bench: Bench, *, refresh_seconds: float | None = None) -> None:
+        super().__init__()
+        self.bench = bench
+        self.refresh_seconds = refresh_seconds if refresh_seconds is not None else bench.ctx.settings.refresh_seconds
+        self._disconnect = connect(bench.bus, self)
+        self._pending_refresh = False
+
+    def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        if self.refresh_seconds > 0:
+            self.set_interval(self.refresh_seconds, self._tick, name="pane-refresh")
+
+    def on_unmount(self) -> None:
+        self._disconnect()
+
+    def _active_pane(self) -> PaneScreen | None:
+        screen = self.screen
+        return screen if isinstance(screen, PaneScreen) else None
+
+    def _tick(self) -> None:
+        # Only the visible pane refreshes; hidden panes reload when they are shown again.
+        if pane := self._active_pane():
+            pane.refresh_data()
+
+    def on_bench_changed(self, message: BenchChanged) -> None:
+        # Coalesce bursts of notices (one action records several events) into one refresh.
+        if not self._pending_refresh:
+            self._pending_refresh = True
+            self.call_after_refresh(self._refresh_after_change)
+
+    def _refresh_after_change(self) -> None:
+        self._pending_refresh = False
+        self._tick()
+
+    def action_pane(self, pane_id: str) -> None:
+        if pane_id in PANE_BY_ID and self.current_mode != pane_id:
+            self.switch_mode(pane_id)
+
+    def action_refresh(self) -> None:
+        self._tick()
+
+    def action_help(self) -> None:
+        pane = self._active_pane()
+        if pane is None:
+            return
+        keys = [(b.key, b.description) for b in pane.BINDINGS if b.description] + GLOBAL_KEYS
+        self.push_screen(HelpModal(PANE_BY_ID[pane.PANE_ID].title, pane.HELP, keys))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from relayboard_commands(self, screen)
+        yield from super().get_system_commands(screen)

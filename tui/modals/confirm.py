@@ -1,0 +1,31 @@
+"""A yes/no question before a destructive action. Enter or y confirms; Escape or n cancels."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label
+
+
+class ConfirmModal(ModalScreen[bool]):
+    CSS_PATH = "modals.tcss"
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            yield Label("[b]y[/b] / Enter: yes    [b]n[/b] / Escape: no", classes="dim")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)

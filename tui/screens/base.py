@@ -1,0 +1,97 @@
+"""What every pane shares: the pane bar, the readiness banner, the footer, and the refresh cycle.
+
+A pane loads a snapshot from the core in an exclusive worker, renders it, and is refreshed again when the core
+publishes a change or the app's timer ticks while the pane is visible. Core failures become notifications.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from core.errors import BenchError
+from tui.widgets.pane_tabs import PaneTabs
+from tui.widgets.readiness_banner import ReadinessBanner
+
+if TYPE_CHECKING:
+    from core.bench import Bench
+    from tui.app import RelayboardApp
+
+log = logging.getLogger(__name__)
+ALWAYS = ("sqlite", "jsonl")  # every pane depends on storage and the audit trail
+
+
+class PaneScreen(Screen[None]):
+    PANE_ID: ClassVar[str] = ""
+    SUBSYSTEMS: ClassVar[tuple[str, ...] | None] = ()
+    HELP: ClassVar[str] = ""
+    BINDINGS: ClassVar[list[Binding]] = []
+    AUTO_FOCUS = "DataTable"
+
+    def compose(self) -> ComposeResult:
+        yield PaneTabs(self.PANE_ID)
+        subsystems = None if self.SUBSYSTEMS is None else (*self.SUBSYSTEMS, *ALWAYS)
+        yield ReadinessBanner(subsystems)
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        raise NotImplementedError
+
+    @property
+    def bench(self) -> Bench:
+        return self.relayboard.bench
+
+    @property
+    def relayboard(self) -> RelayboardApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self.run_worker(self._refresh, exclusive=True, group=f"refresh-{self.PANE_ID}", name="refresh")
+
+    async def _refresh(self) -> None:
+        try:
+            report = await self.bench.readiness()
+            data = await self.load()
+        except BenchError as exc:
+            self.notify(f"{exc.code}: {exc.message}", severity="error", title="Relayboard")
+            return
+        except Exception:
+            log.exception("refresh of %s failed", self.PANE_ID)
+            self.notify("internal_error: see relayboard.log in the home directory", severity="error")
+            return
+        self.query_one(ReadinessBanner).show_report(report)
+        self.show(data)
+
+    async def load(self) -> Any:
+        """Fetch this pane's snapshot from the core."""
+        raise NotImplementedError
+
+    def show(self, data: Any) -> None:
+        """Render a snapshot. Called on the event loop after `load` returned."""
+        raise NotImplementedError
+
+    async def act(self, coro: Any, done: str) -> None:
+        """Run one operator action through the core; success and failure both become a notification."""
+        try:
+            await coro
+        except BenchError as exc:
+            self.notify(f"{exc.code}: {exc.message}", severity="error", title="Relayboard")
+            return
+        except Exception:
+            log.exception("action on %s failed", self.PANE_ID)
+            self.notify("internal_error: see relayboard.log in the home directory", severity="error")
+            return
+        self.notify(done, timeout=3)
+        self.refresh_data()

@@ -1,0 +1,41 @@
+"""Shared shape of the terminals and dev-servers panes: the processes of one kind, by state."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from rich.text import Text
+from textual.app import ComposeResult
+
+from core.lists import ListResult
+from storage.models import Process
+from tui.screens.base import PaneScreen
+from tui.widgets.bench_table import BenchTable
+from tui.widgets.empty_state import EmptyState
+
+STATE_STYLE = {"running": "green", "stopped": "dim", "crashed": "bold red", "paused": "yellow",
+               "pausing": "yellow", "paused_graceful": "yellow"}  # fmt: skip
+
+
+class ProcessListScreen(PaneScreen):
+    KIND: ClassVar[Literal["terminal", "devserver", "agent_run"]] = "terminal"
+    SUBSYSTEMS = ("process_supervisor",)
+    CSS_PATH = "process_list.tcss"
+    EMPTY: ClassVar[str] = ""
+
+    def compose_body(self) -> ComposeResult:
+        yield BenchTable(("Name", "State", "Command", "PID", "Restarts", "URL"), id="process-table")
+        yield EmptyState(self.EMPTY, id="process-empty")
+
+    async def load(self) -> ListResult[Process]:
+        return await self.bench.processes.list(self.KIND, {"limit": 200})
+
+    def show(self, data: ListResult[Process]) -> None:
+        table = self.query_one("#process-table", BenchTable)
+        count = table.replace_rows(
+            (p.process_id, (p.name, Text(p.state, style=STATE_STYLE[p.state]), p.command[:40], str(p.pid or "-"),
+                            str(p.restarts), p.url or "-"))
+            for p in data.rows
+        )  # fmt: skip
+        table.display = count > 0
+        self.query_one("#process-empty", EmptyState).display = count == 0

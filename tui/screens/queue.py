@@ -1,0 +1,87 @@
+"""Queue: messages on their way to agent panes; approve, delay, cancel or retry the selected one."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+
+from core.lists import ListResult
+from storage.models import QueueMessage
+from tui.screens.base import PaneScreen
+from tui.widgets.bench_table import BenchTable
+from tui.widgets.empty_state import EmptyState
+
+STATE_STYLE = {"queued": "cyan", "blocked": "yellow", "delivered": "green", "canceled": "dim", "failed": "red"}
+DELAY_MS = 15 * 60 * 1000
+
+
+class QueueScreen(PaneScreen):
+    PANE_ID = "queue"
+    SUBSYSTEMS = ("routing_worker",)
+    CSS_PATH = "queue.tcss"
+    HELP = """\
+Messages wait here before they are typed into an agent's pane. Order: queued, blocked, failed, delivered,
+canceled, then oldest first. A blocked message shows why (awaiting approval, operator delayed, …).
+`a` approves a blocked message, `d` delays a queued one by 15 minutes, `c` cancels, `t` retries a failed one."""
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("a", "approve", "Approve", id="queue.approve"),
+        Binding("d", "delay", "Delay 15m", id="queue.delay"),
+        Binding("c", "cancel", "Cancel msg", id="queue.cancel"),
+        Binding("t", "retry", "Retry", id="queue.retry"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names: dict[str, str] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield BenchTable(("State", "Why", "To", "From", "Message", "Queued"), id="queue-table")
+        yield EmptyState("The queue is empty. Messages appear when you send input to an agent\n"
+                         "(relayboard call app.send_input '{\"target_agent_id\": …, \"payload\": …}') "
+                         "or when a route fires.", id="queue-empty")  # fmt: skip
+
+    async def load(self) -> tuple[ListResult[QueueMessage], dict[str, str]]:
+        agents = await self.bench.agents.list({"limit": 200})
+        return await self.bench.queue.list({"limit": 200}), {a.agent_id: a.name for a in agents.rows}
+
+    def show(self, data: tuple[ListResult[QueueMessage], dict[str, str]]) -> None:
+        messages, self._names = data
+        table = self.query_one("#queue-table", BenchTable)
+        count = table.replace_rows(
+            (
+                m.message_id,
+                (Text(m.state, style=STATE_STYLE[m.state]), m.block_reason or m.cancel_reason or "-",
+                 self._names.get(m.target_agent_id or "", "?"), self._names.get(m.sender, m.sender),
+                 m.payload.replace("\n", " ")[:60], m.enqueued_at[11:19]),
+            )
+            for m in messages.rows
+        )  # fmt: skip
+        self.query_one("#queue-empty", EmptyState).display = count == 0
+        table.display = count > 0
+
+    def _selected(self) -> str | None:
+        key = self.query_one("#queue-table", BenchTable).selected_key
+        if key is None:
+            self.notify("Select a message first", timeout=2)
+        return key
+
+    def action_approve(self) -> None:
+        if key := self._selected():
+            self.run_worker(self.act(self.bench.queue.approve({"message_id": key}), "approved"), group="queue")
+
+    def action_delay(self) -> None:
+        if key := self._selected():
+            call = self.bench.queue.delay({"message_id": key, "delay_ms": DELAY_MS})
+            self.run_worker(self.act(call, "delayed 15 minutes"), group="queue")
+
+    def action_cancel(self) -> None:
+        if key := self._selected():
+            call = self.bench.queue.cancel({"message_id": key, "reason": "canceled by operator"})
+            self.run_worker(self.act(call, "canceled"), group="queue")
+
+    def action_retry(self) -> None:
+        if key := self._selected():
+            self.run_worker(self.act(self.bench.queue.retry({"message_id": key}), "requeued"), group="queue")

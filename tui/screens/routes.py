@@ -1,0 +1,84 @@
+"""Routes: which event from which agent becomes which message for which agent; the routing kill switch."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from core.lists import ListResult
+from storage.models import Route
+from tui.screens.base import PaneScreen
+from tui.widgets.bench_table import BenchTable
+from tui.widgets.empty_state import EmptyState
+
+RoutesSnapshot = tuple[ListResult[Route], dict[str, str], bool]
+
+
+class RoutesScreen(PaneScreen):
+    PANE_ID = "routes"
+    SUBSYSTEMS = ("routing_worker",)
+    CSS_PATH = "routes.tcss"
+    HELP = """\
+A route turns an event (`test_failed`, `error`, `task_done`, …) from a source agent or role into a message for a
+target agent, optionally held for approval. `e` enables or disables the selected route; `k` is the routing
+kill switch: when routing is off nothing is delivered."""
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("e", "toggle_route", "Enable/disable", id="routes.toggle"),
+        Binding("k", "kill_switch", "Routing on/off", id="routes.kill_switch"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._routes: list[Route] = []
+        self._routing_on = True
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="routing-state")
+        yield BenchTable(("Name", "On", "Event", "From", "To", "Approval", "Template"), id="routes-table")
+        yield EmptyState("No routes yet. Add one from a shell:\n"
+                         "relayboard call app.route.add '{\"name\": \"tests-to-lead\", \"event_type\": \"test_failed\", "
+                         "\"target_agent_id\": …, \"template\": \"Tests failed: {summary}\"}'", id="routes-empty")  # fmt: skip
+
+    async def load(self) -> RoutesSnapshot:
+        agents = await self.bench.agents.list({"limit": 200})
+        names = {a.agent_id: a.name for a in agents.rows}
+        return await self.bench.routes.list({"limit": 200}), names, await self.bench.routes.routing_enabled()
+
+    def show(self, data: RoutesSnapshot) -> None:
+        routes, names, self._routing_on = data
+        self._routes = routes.rows
+        state = Text("Routing ")
+        state.append("ON" if self._routing_on else "OFF (kill switch: press k)",
+                     style="bold green" if self._routing_on else "bold red")  # fmt: skip
+        self.query_one("#routing-state", Static).update(state)
+        table = self.query_one("#routes-table", BenchTable)
+        count = table.replace_rows(
+            (
+                r.route_id,
+                (r.name, Text("yes", "green") if r.enabled else Text("no", "dim"), r.event_type,
+                 names.get(r.source_agent_id or "", r.source_role or "any"), names.get(r.target_agent_id or "", "?"),
+                 "required" if r.requires_approval else "-", r.template[:40]),
+            )
+            for r in self._routes
+        )  # fmt: skip
+        self.query_one("#routes-empty", EmptyState).display = count == 0
+        table.display = count > 0
+
+    def action_toggle_route(self) -> None:
+        key = self.query_one("#routes-table", BenchTable).selected_key
+        route = next((r for r in self._routes if r.route_id == key), None)
+        if route is None:
+            self.notify("Select a route first", timeout=2)
+            return
+        call = self.bench.routes.update({"route_id": route.route_id, "enabled": not route.enabled,
+                                         "expected_version": route.version})  # fmt: skip
+        self.run_worker(self.act(call, f"{route.name} {'disabled' if route.enabled else 'enabled'}"), group="routes")
+
+    def action_kill_switch(self) -> None:
+        turn_on = not self._routing_on
+        call = self.bench.routes.set_enabled({"enabled": turn_on})
+        self.run_worker(self.act(call, f"routing {'on' if turn_on else 'off'}"), group="routes")

@@ -1,0 +1,44 @@
+"""Schedules: agents that run in UTC windows on chosen days."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+
+from core.lists import ListResult
+from storage.models import Schedule
+from tui.screens.base import PaneScreen
+from tui.widgets.bench_table import BenchTable
+from tui.widgets.empty_state import EmptyState
+
+DAYS = "MTWTFSS"
+
+
+def day_mask_text(mask: int) -> str:
+    return "".join(day if mask & (1 << i) else "·" for i, day in enumerate(DAYS))
+
+
+class SchedulesScreen(PaneScreen):
+    PANE_ID = "schedules"
+    SUBSYSTEMS = ("scheduler",)
+    CSS_PATH = "process_list.tcss"
+    HELP = """\
+Scheduled agents run in a UTC window (start time and duration, windows may cross midnight) on the days of their
+mask, with manual overrides (skip, run now, extend). Only one Relayboard per database leads the scheduler.
+The scheduler is not built yet; the banner says so."""
+
+    def compose_body(self) -> ComposeResult:
+        yield BenchTable(("Name", "Days", "Start (UTC)", "Minutes", "On", "Max"), id="process-table")
+        yield EmptyState("No schedules. The scheduler is not built yet (see the banner above).", id="process-empty")
+
+    async def load(self) -> ListResult[Schedule]:
+        return await self.bench.scheduler.list({"limit": 200})
+
+    def show(self, data: ListResult[Schedule]) -> None:
+        table = self.query_one("#process-table", BenchTable)
+        count = table.replace_rows(
+            (s.schedule_id, (s.name, day_mask_text(s.day_mask), s.start_time, str(s.duration_minutes),
+                             "yes" if s.enabled else "no", str(s.max_concurrency)))
+            for s in data.rows
+        )  # fmt: skip
+        table.display = count > 0
+        self.query_one("#process-empty", EmptyState).display = count == 0

@@ -1,0 +1,65 @@
+"""Tokens: usage and cost by agent and by model for today, 7 or 30 days."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from core.tokens import TokenSummary, UsageGroup
+from tui.screens.base import PaneScreen
+from tui.widgets.bench_table import BenchTable
+from tui.widgets.empty_state import EmptyState
+
+PERIODS = ("today", "7d", "30d")
+
+
+def _cells(group: UsageGroup) -> tuple[str, ...]:
+    return (group.key, f"{group.input_tokens:,}", f"{group.output_tokens:,}", f"{group.cache_tokens:,}",
+            f"${group.cost_usd:.2f}" if group.priced else "unpriced", str(group.calls))  # fmt: skip
+
+
+class TokensScreen(PaneScreen):
+    PANE_ID = "tokens"
+    SUBSYSTEMS = ("token_sources",)
+    CSS_PATH = "tokens.tcss"
+    HELP = """\
+Token usage and its cost from the shipped offline price table, grouped by agent and by model. `p` cycles the
+period: today (UTC), 7 days, 30 days. Models missing from the price table show as *unpriced*, never as $0."""
+    BINDINGS: ClassVar[list[Binding]] = [Binding("p", "period", "Period", id="tokens.period")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.period = "today"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="tokens-total")
+        yield Static("By agent", classes="section-title")
+        yield BenchTable(("Agent", "Input", "Output", "Cache", "Cost", "Calls"), id="by-agent", classes="tokens-table")
+        yield Static("By model", classes="section-title")
+        yield BenchTable(("Model", "Input", "Output", "Cache", "Cost", "Calls"), id="by-model", classes="tokens-table")
+        yield EmptyState("No token usage in this period. Usage is recorded with app.tokens.record;\n"
+                         "reading Claude Code and Codex logs arrives with the tokens subsystem.", id="tokens-empty")  # fmt: skip
+
+    async def load(self) -> TokenSummary:
+        return await self.bench.tokens.summary({"period": self.period})
+
+    def show(self, data: TokenSummary) -> None:
+        total = Text(f"{data.period}: ", style="bold")
+        total.append(f"{data.total_tokens:,} tokens   ${data.cost_usd:.2f}", style="bold")
+        total.append(f"   (since {data.since[:16].replace('T', ' ')} UTC, p changes period)", style="dim")
+        self.query_one("#tokens-total", Static).update(total)
+        by_agent = self.query_one("#by-agent", BenchTable)
+        by_model = self.query_one("#by-model", BenchTable)
+        count = by_agent.replace_rows((g.key, _cells(g)) for g in data.by_agent)
+        by_model.replace_rows((g.key, _cells(g)) for g in data.by_model)
+        for widget in (by_agent, by_model, *self.query(".section-title")):
+            widget.display = count > 0
+        self.query_one("#tokens-empty", EmptyState).display = count == 0
+
+    def action_period(self) -> None:
+        self.period = PERIODS[(PERIODS.index(self.period) + 1) % len(PERIODS)]
+        self.refresh_data()

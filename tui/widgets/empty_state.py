@@ -1,0 +1,15 @@
+"""What a pane says when it has nothing to show: why, and what to do next."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+
+class EmptyState(Static):
+    DEFAULT_CSS = """
+    EmptyState { color: $text-muted; padding: 1 2; height: auto; }
+    """
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.display = False
