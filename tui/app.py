@@ -36,8 +36,13 @@ SCREENS_BY_PANE: dict[str, type[PaneScreen]] = {
     "devservers": DevServersScreen,
     "schedules": SchedulesScreen,
 }
-GLOBAL_KEYS = [("1-9", "switch pane"), ("?", "help for this pane"), ("ctrl+p", "command palette"),
-               ("r", "refresh"), ("q", "quit")]  # fmt: skip
+GLOBAL_KEYS = [
+    ("1-9", "switch pane"),
+    ("?", "help for this pane"),
+    ("ctrl+p", "command palette"),
+    ("r", "refresh"),
+    ("q", "quit"),
+]
 
 
 class RelayboardApp(App[None]):

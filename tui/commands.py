@@ -18,11 +18,17 @@ if TYPE_CHECKING:
 
 def relayboard_commands(app: RelayboardApp, screen: Screen[object]) -> Iterable[SystemCommand]:
     for pane in PANES:
-        yield SystemCommand(f"Go to {pane.title}", f"Switch to the {pane.title.lower()} pane (key {pane.key})",
-                            partial(app.action_pane, pane.id))  # fmt: skip
+        yield SystemCommand(
+            f"Go to {pane.title}",
+            f"Switch to the {pane.title.lower()} pane (key {pane.key})",
+            partial(app.action_pane, pane.id),
+        )
     yield SystemCommand("Help for this pane", "What this pane shows and its keys (key ?)", app.action_help)
     yield SystemCommand("Refresh", "Reload this pane from the core (key r)", app.action_refresh)
     for binding in getattr(screen, "BINDINGS", []):
         if isinstance(binding, Binding) and binding.show:
-            yield SystemCommand(f"{screen.__class__.__name__.removesuffix('Screen')}: {binding.description}",
-                                f"key {binding.key}", partial(screen.run_action, binding.action))  # fmt: skip
+            yield SystemCommand(
+                f"{screen.__class__.__name__.removesuffix('Screen')}: {binding.description}",
+                f"key {binding.key}",
+                partial(screen.run_action, binding.action),
+            )

@@ -34,10 +34,15 @@ class AdoptModal(ModalScreen[AdoptRequest | None]):
         with Vertical(classes="dialog"):
             yield Label("[b]Adopt a tmux pane[/b]  (Tab moves, Enter adopts, Escape cancels)")
             yield OptionList(
-                *(Option(f"{p.session_name}:{p.window_index}.{p.pane_index}  {p.pane_id}  {p.current_command}",
-                         id=p.pane_id) for p in self.panes),
+                *(
+                    Option(
+                        f"{p.session_name}:{p.window_index}.{p.pane_index}  {p.pane_id}  {p.current_command}",
+                        id=p.pane_id,
+                    )
+                    for p in self.panes
+                ),
                 id="adopt-panes",
-            )  # fmt: skip
+            )
             yield Input(placeholder="agent name (letters, digits, . _ -)", id="adopt-name")
             yield Select([(role, role) for role in ROLES], value="worker", allow_blank=False, id="adopt-role")
 

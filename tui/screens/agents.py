@@ -18,8 +18,13 @@ from tui.screens.base import PaneScreen
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.empty_state import EmptyState
 
-STATE_STYLE = {"working": "green", "waiting_for_input": "bold yellow", "idle": "cyan", "exited": "red",
-               "unknown": "dim"}  # fmt: skip
+STATE_STYLE = {
+    "working": "green",
+    "waiting_for_input": "bold yellow",
+    "idle": "cyan",
+    "exited": "red",
+    "unknown": "dim",
+}
 
 
 class AgentsScreen(PaneScreen):
@@ -48,8 +53,11 @@ Agents are tmux panes adopted under a name and a role (`master`, `worker`, `swar
             placeholder="filter: any text in name, role, kind, state, label…", id="agents-filter", disabled=True
         )
         yield BenchTable(("Name", "Role", "Kind", "State", "Why", "Pane", "Project", "Label"), id="agents-table")
-        yield EmptyState("No agents yet. Press s to scan tmux for panes, then a to adopt one.\n"
-                         "From a shell: relayboard call app.agent.register_from_pane '{…}'", id="agents-empty")  # fmt: skip
+        yield EmptyState(
+            "No agents yet. Press s to scan tmux for panes, then a to adopt one.\n"
+            "From a shell: relayboard call app.agent.register_from_pane '{…}'",
+            id="agents-empty",
+        )
 
     async def load(self) -> ListResult[Agent]:
         return await self.bench.agents.list({"limit": 200})
@@ -69,12 +77,20 @@ Agents are tmux panes adopted under a name and a role (`master`, `worker`, `swar
         count = table.replace_rows(
             (
                 a.agent_id,
-                (a.name, a.role, a.kind, Text(a.state, style=STATE_STYLE[a.state]), a.state_reason or "-",
-                 f"{a.session_name}:{a.window_index}.{a.pane_index}", a.project_path, a.label),
+                (
+                    a.name,
+                    a.role,
+                    a.kind,
+                    Text(a.state, style=STATE_STYLE[a.state]),
+                    a.state_reason or "-",
+                    f"{a.session_name}:{a.window_index}.{a.pane_index}",
+                    a.project_path,
+                    a.label,
+                ),
             )
             for a in self._agents
             if visible(a)
-        )  # fmt: skip
+        )
         empty = self.query_one("#agents-empty", EmptyState)
         empty.display = not self._agents
         table.display = bool(self._agents)
@@ -127,10 +143,17 @@ Agents are tmux panes adopted under a name and a role (`master`, `worker`, `swar
         if request is None:
             return
         pane = request.pane
-        params = {"pane_id": pane.pane_id, "session_name": pane.session_name, "window_index": pane.window_index,
-                  "pane_index": pane.pane_index, "name": request.name, "role": request.role}  # fmt: skip
-        self.run_worker(self.act(self.bench.agents.register_from_pane(params), f"adopted {request.name}"),
-                        group="agents-action")  # fmt: skip
+        params = {
+            "pane_id": pane.pane_id,
+            "session_name": pane.session_name,
+            "window_index": pane.window_index,
+            "pane_index": pane.pane_index,
+            "name": request.name,
+            "role": request.role,
+        }
+        self.run_worker(
+            self.act(self.bench.agents.register_from_pane(params), f"adopted {request.name}"), group="agents-action"
+        )
 
     def action_remove(self) -> None:
         agent_id = self.query_one("#agents-table", BenchTable).selected_key
@@ -141,7 +164,12 @@ Agents are tmux panes adopted under a name and a role (`master`, `worker`, `swar
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.run_worker(self.act(self.bench.agents.remove({"agent_id": agent.agent_id}),
-                                         f"removed {agent.name}; its tmux pane keeps running"), group="agents-action")  # fmt: skip
+                self.run_worker(
+                    self.act(
+                        self.bench.agents.remove({"agent_id": agent.agent_id}),
+                        f"removed {agent.name}; its tmux pane keeps running",
+                    ),
+                    group="agents-action",
+                )
 
         self.app.push_screen(ConfirmModal(f"Remove agent {agent.name}? The tmux pane keeps running."), confirmed)

@@ -45,8 +45,9 @@ It refreshes when the core records a change and every few seconds while it is vi
             yield Static(id="card-resources", classes="card")
         yield Static("Recent events", classes="section-title")
         yield BenchTable(("Time", "Type", "Origin", "Summary"), id="recent")
-        yield EmptyState("No events yet. Adopt an agent (2, then s and a) and its actions are recorded here.",
-                         id="recent-empty")  # fmt: skip
+        yield EmptyState(
+            "No events yet. Adopt an agent (2, then s and a) and its actions are recorded here.", id="recent-empty"
+        )
 
     async def load(self) -> Dashboard:
         return await self.bench.dashboard()
@@ -64,15 +65,15 @@ It refreshes when the core records a change and every few seconds while it is vi
         self.query_one("#card-agents", Static).update(agents)
         events = Text(f"Events: {c.events['total']}", style="bold")
         events.append(f" ({sum(c.events['last_24h_by_type'].values())} in 24 h)")
-        work = _card(_line("Queue", c.queue), _line("Routes", {"on": c.routes["enabled"], "off": c.routes["disabled"]}),
-                     events)  # fmt: skip
+        work = _card(
+            _line("Queue", c.queue), _line("Routes", {"on": c.routes["enabled"], "off": c.routes["disabled"]}), events
+        )
         self.query_one("#card-work", Static).update(work)
         tokens = Text("Tokens today: ", style="bold")
         tokens.append(f"{c.tokens['today']:,} (${c.tokens['cost_usd_today']:.2f})")
         logs = Text("Logs attached: ", style="bold")
         logs.append(f"{c.log_attachments['active']} of {c.agents['total']}")
-        resources = _card(tokens, _line("Processes", c.processes["by_state"]),
-                          _line("Schedules", c.schedules), logs)  # fmt: skip
+        resources = _card(tokens, _line("Processes", c.processes["by_state"]), _line("Schedules", c.schedules), logs)
         self.query_one("#card-resources", Static).update(resources)
         table = self.query_one("#recent", BenchTable)
         count = table.replace_rows(

@@ -25,12 +25,12 @@ From a shell: `relayboard call app.memory.set|app.blackboard.write|app.note.add 
     def compose_body(self) -> ComposeResult:
         yield Static("Session KV", classes="section-title")
         yield BenchTable(("Scope", "Key", "Value", "Expires"), id="kv-table", classes="memory-table")
-        yield EmptyState("No keys. relayboard call app.memory.set '{\"key\": \"goal\", \"value\": \"…\"}'",
-                         id="kv-empty")  # fmt: skip
+        yield EmptyState('No keys. relayboard call app.memory.set \'{"key": "goal", "value": "…"}\'', id="kv-empty")
         yield Static("Blackboard", classes="section-title")
         yield BenchTable(("Key", "Ver", "Value", "By"), id="blackboard-table", classes="memory-table")
-        yield EmptyState("Blackboard is empty. app.blackboard.write with expected_version 0 creates an entry.",
-                         id="blackboard-empty")  # fmt: skip
+        yield EmptyState(
+            "Blackboard is empty. app.blackboard.write with expected_version 0 creates an entry.", id="blackboard-empty"
+        )
         yield Static("Notes", classes="section-title")
         yield BenchTable(("Title", "Tags", "Source", "Created"), id="notes-table", classes="memory-table")
         yield EmptyState('No notes. relayboard call app.note.add \'{"title": "…"}\'', id="notes-empty")
@@ -49,9 +49,18 @@ From a shell: `relayboard call app.memory.set|app.blackboard.write|app.note.add 
         self.query_one(f"#{name}-empty", EmptyState).display = count == 0
 
     def show(self, data: dict[str, Any]) -> None:
-        self._fill("kv", [(f"{e.scope}/{e.key}", (e.scope, e.key, e.value[:50], (e.expires_at or "never")[:16]))
-                          for e in data["kv"].rows])  # fmt: skip
-        self._fill("blackboard", [(e.key, (e.key, str(e.version), e.value[:50], e.updated_by))
-                                  for e in data["blackboard"].rows])  # fmt: skip
-        self._fill("notes", [(n.note_id, (n.title[:50], ", ".join(n.tags), n.source, n.created_at[:16]))
-                             for n in data["notes"].rows])  # fmt: skip
+        self._fill(
+            "kv",
+            [
+                (f"{e.scope}/{e.key}", (e.scope, e.key, e.value[:50], (e.expires_at or "never")[:16]))
+                for e in data["kv"].rows
+            ],
+        )
+        self._fill(
+            "blackboard",
+            [(e.key, (e.key, str(e.version), e.value[:50], e.updated_by)) for e in data["blackboard"].rows],
+        )
+        self._fill(
+            "notes",
+            [(n.note_id, (n.title[:50], ", ".join(n.tags), n.source, n.created_at[:16])) for n in data["notes"].rows],
+        )

@@ -13,8 +13,14 @@ from tui.screens.base import PaneScreen
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.empty_state import EmptyState
 
-STATE_STYLE = {"running": "green", "stopped": "dim", "crashed": "bold red", "paused": "yellow",
-               "pausing": "yellow", "paused_graceful": "yellow"}  # fmt: skip
+STATE_STYLE = {
+    "running": "green",
+    "stopped": "dim",
+    "crashed": "bold red",
+    "paused": "yellow",
+    "pausing": "yellow",
+    "paused_graceful": "yellow",
+}
 
 
 class ProcessListScreen(PaneScreen):
@@ -33,9 +39,18 @@ class ProcessListScreen(PaneScreen):
     def show(self, data: ListResult[Process]) -> None:
         table = self.query_one("#process-table", BenchTable)
         count = table.replace_rows(
-            (p.process_id, (p.name, Text(p.state, style=STATE_STYLE[p.state]), p.command[:40], str(p.pid or "-"),
-                            str(p.restarts), p.url or "-"))
+            (
+                p.process_id,
+                (
+                    p.name,
+                    Text(p.state, style=STATE_STYLE[p.state]),
+                    p.command[:40],
+                    str(p.pid or "-"),
+                    str(p.restarts),
+                    p.url or "-",
+                ),
+            )
             for p in data.rows
-        )  # fmt: skip
+        )
         table.display = count > 0
         self.query_one("#process-empty", EmptyState).display = count == 0

@@ -39,9 +39,12 @@ canceled, then oldest first. A blocked message shows why (awaiting approval, ope
 
     def compose_body(self) -> ComposeResult:
         yield BenchTable(("State", "Why", "To", "From", "Message", "Queued"), id="queue-table")
-        yield EmptyState("The queue is empty. Messages appear when you send input to an agent\n"
-                         "(relayboard call app.send_input '{\"target_agent_id\": …, \"payload\": …}') "
-                         "or when a route fires.", id="queue-empty")  # fmt: skip
+        yield EmptyState(
+            "The queue is empty. Messages appear when you send input to an agent\n"
+            '(relayboard call app.send_input \'{"target_agent_id": …, "payload": …}\') '
+            "or when a route fires.",
+            id="queue-empty",
+        )
 
     async def load(self) -> tuple[ListResult[QueueMessage], dict[str, str]]:
         agents = await self.bench.agents.list({"limit": 200})
@@ -53,12 +56,17 @@ canceled, then oldest first. A blocked message shows why (awaiting approval, ope
         count = table.replace_rows(
             (
                 m.message_id,
-                (Text(m.state, style=STATE_STYLE[m.state]), m.block_reason or m.cancel_reason or "-",
-                 self._names.get(m.target_agent_id or "", "?"), self._names.get(m.sender, m.sender),
-                 m.payload.replace("\n", " ")[:60], m.enqueued_at[11:19]),
+                (
+                    Text(m.state, style=STATE_STYLE[m.state]),
+                    m.block_reason or m.cancel_reason or "-",
+                    self._names.get(m.target_agent_id or "", "?"),
+                    self._names.get(m.sender, m.sender),
+                    m.payload.replace("\n", " ")[:60],
+                    m.enqueued_at[11:19],
+                ),
             )
             for m in messages.rows
-        )  # fmt: skip
+        )
         self.query_one("#queue-empty", EmptyState).display = count == 0
         table.display = count > 0
 

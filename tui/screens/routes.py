@@ -39,9 +39,12 @@ kill switch: when routing is off nothing is delivered."""
     def compose_body(self) -> ComposeResult:
         yield Static(id="routing-state")
         yield BenchTable(("Name", "On", "Event", "From", "To", "Approval", "Template"), id="routes-table")
-        yield EmptyState("No routes yet. Add one from a shell:\n"
-                         "relayboard call app.route.add '{\"name\": \"tests-to-lead\", \"event_type\": \"test_failed\", "
-                         "\"target_agent_id\": …, \"template\": \"Tests failed: {summary}\"}'", id="routes-empty")  # fmt: skip
+        yield EmptyState(
+            "No routes yet. Add one from a shell:\n"
+            'relayboard call app.route.add \'{"name": "tests-to-lead", "event_type": "test_failed", '
+            '"target_agent_id": …, "template": "Tests failed: {summary}"}\'',
+            id="routes-empty",
+        )
 
     async def load(self) -> RoutesSnapshot:
         agents = await self.bench.agents.list({"limit": 200})
@@ -52,19 +55,27 @@ kill switch: when routing is off nothing is delivered."""
         routes, names, self._routing_on = data
         self._routes = routes.rows
         state = Text("Routing ")
-        state.append("ON" if self._routing_on else "OFF (kill switch: press k)",
-                     style="bold green" if self._routing_on else "bold red")  # fmt: skip
+        state.append(
+            "ON" if self._routing_on else "OFF (kill switch: press k)",
+            style="bold green" if self._routing_on else "bold red",
+        )
         self.query_one("#routing-state", Static).update(state)
         table = self.query_one("#routes-table", BenchTable)
         count = table.replace_rows(
             (
                 r.route_id,
-                (r.name, Text("yes", "green") if r.enabled else Text("no", "dim"), r.event_type,
-                 names.get(r.source_agent_id or "", r.source_role or "any"), names.get(r.target_agent_id or "", "?"),
-                 "required" if r.requires_approval else "-", r.template[:40]),
+                (
+                    r.name,
+                    Text("yes", "green") if r.enabled else Text("no", "dim"),
+                    r.event_type,
+                    names.get(r.source_agent_id or "", r.source_role or "any"),
+                    names.get(r.target_agent_id or "", "?"),
+                    "required" if r.requires_approval else "-",
+                    r.template[:40],
+                ),
             )
             for r in self._routes
-        )  # fmt: skip
+        )
         self.query_one("#routes-empty", EmptyState).display = count == 0
         table.display = count > 0
 
@@ -74,8 +85,9 @@ kill switch: when routing is off nothing is delivered."""
         if route is None:
             self.notify("Select a route first", timeout=2)
             return
-        call = self.bench.routes.update({"route_id": route.route_id, "enabled": not route.enabled,
-                                         "expected_version": route.version})  # fmt: skip
+        call = self.bench.routes.update(
+            {"route_id": route.route_id, "enabled": not route.enabled, "expected_version": route.version}
+        )
         self.run_worker(self.act(call, f"{route.name} {'disabled' if route.enabled else 'enabled'}"), group="routes")
 
     def action_kill_switch(self) -> None:

@@ -36,9 +36,18 @@ The scheduler is not built yet; the banner says so."""
     def show(self, data: ListResult[Schedule]) -> None:
         table = self.query_one("#process-table", BenchTable)
         count = table.replace_rows(
-            (s.schedule_id, (s.name, day_mask_text(s.day_mask), s.start_time, str(s.duration_minutes),
-                             "yes" if s.enabled else "no", str(s.max_concurrency)))
+            (
+                s.schedule_id,
+                (
+                    s.name,
+                    day_mask_text(s.day_mask),
+                    s.start_time,
+                    str(s.duration_minutes),
+                    "yes" if s.enabled else "no",
+                    str(s.max_concurrency),
+                ),
+            )
             for s in data.rows
-        )  # fmt: skip
+        )
         table.display = count > 0
         self.query_one("#process-empty", EmptyState).display = count == 0

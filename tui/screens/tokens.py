@@ -18,8 +18,14 @@ PERIODS = ("today", "7d", "30d")
 
 
 def _cells(group: UsageGroup) -> tuple[str, ...]:
-    return (group.key, f"{group.input_tokens:,}", f"{group.output_tokens:,}", f"{group.cache_tokens:,}",
-            f"${group.cost_usd:.2f}" if group.priced else "unpriced", str(group.calls))  # fmt: skip
+    return (
+        group.key,
+        f"{group.input_tokens:,}",
+        f"{group.output_tokens:,}",
+        f"{group.cache_tokens:,}",
+        f"${group.cost_usd:.2f}" if group.priced else "unpriced",
+        str(group.calls),
+    )
 
 
 class TokensScreen(PaneScreen):
@@ -41,8 +47,11 @@ period: today (UTC), 7 days, 30 days. Models missing from the price table show a
         yield BenchTable(("Agent", "Input", "Output", "Cache", "Cost", "Calls"), id="by-agent", classes="tokens-table")
         yield Static("By model", classes="section-title")
         yield BenchTable(("Model", "Input", "Output", "Cache", "Cost", "Calls"), id="by-model", classes="tokens-table")
-        yield EmptyState("No token usage in this period. Usage is recorded with app.tokens.record;\n"
-                         "reading Claude Code and Codex logs arrives with the tokens subsystem.", id="tokens-empty")  # fmt: skip
+        yield EmptyState(
+            "No token usage in this period. Usage is recorded with app.tokens.record;\n"
+            "reading Claude Code and Codex logs arrives with the tokens subsystem.",
+            id="tokens-empty",
+        )
 
     async def load(self) -> TokenSummary:
         return await self.bench.tokens.summary({"period": self.period})
