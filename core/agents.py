@@ -33,7 +33,7 @@ AGENT_LIST = ListSpec(
     },
     default_order="role:asc",
     filters=frozenset({"role", "state", "kind", "name", "managed", "session_name"}),
-    tiebreak="name",
+    tiebreak=("name",),
 )
 KIND_BY_COMMAND = {
     "claude": "claude",

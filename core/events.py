@@ -18,7 +18,7 @@ EVENT_LIST = ListSpec(
     orders={"timestamp": "timestamp", "seq": "seq"},
     default_order="seq:desc",
     filters=frozenset({"event_type", "origin", "agent_id", "surface_id", "run_id", "project_id", "user_id"}),
-    tiebreak="seq",
+    tiebreak=("seq",),
     time_column="timestamp",
 )
 

@@ -92,13 +92,14 @@ HINTS: dict[str, HintSpec] = {
 }
 
 
-def make_hint(code: str, subsystem: str, target: HintTarget | None = None, message: str | None = None) -> Hint:
+def make_hint(code: str, subsystem: str, target: HintTarget | None = None, action: str | None = None) -> Hint:
+    """`action` replaces the registry's generic fix with the exact command for this bench."""
     spec = HINTS[code]
     return Hint(
         code=code,
         severity=spec.severity,
-        message=message or spec.message,
-        action=spec.action,
+        message=spec.message,
+        action=action or spec.action,
         subsystem=subsystem,
         target=target,
     )

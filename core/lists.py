@@ -53,7 +53,9 @@ class ListSpec:
     orders: dict[str, str]  # public order_by field -> column
     default_order: str  # e.g. "state_priority:asc"
     filters: frozenset[str]
-    tiebreak: str  # a unique column so pages never overlap
+    # Columns after the chosen order, ending in a unique one (rowid), so equal keys keep one stable order and
+    # offset pages never overlap or skip.
+    tiebreak: tuple[str, ...] = ("rowid",)
     time_column: str | None = None
     fixed: dict[str, Any] = field(default_factory=dict)  # filters the call itself applies (e.g. kind)
 
@@ -65,7 +67,7 @@ def _ordering(spec: ListSpec, order_by: str | None) -> tuple[str, list[tuple[str
     if name not in spec.orders or direction not in ("asc", "desc"):
         allowed = ", ".join(sorted(spec.orders))
         raise BenchError("validation_failed", f"order_by must be one of: {allowed}", field="order_by")
-    return f"{name}:{direction}", [(spec.orders[name], direction), (spec.tiebreak, direction)]
+    return f"{name}:{direction}", [(spec.orders[name], direction), *((t, direction) for t in spec.tiebreak)]
 
 
 def _binding(ordering: str, params: ListParams) -> str:

@@ -23,21 +23,20 @@ KV_LIST = ListSpec(
     orders={"key": "key", "updated_at": "updated_at"},
     default_order="key:asc",
     filters=frozenset({"scope"}),
-    tiebreak="scope",
+    tiebreak=("scope",),
 )
 BLACKBOARD_LIST = ListSpec(
     table="blackboard",
     orders={"key": "key", "updated_at": "updated_at"},
     default_order="key:asc",
     filters=frozenset({"updated_by"}),
-    tiebreak="version",
+    tiebreak=("version",),
 )
 NOTE_LIST = ListSpec(
     table="notes",
     orders={"created_at": "created_at", "title": "title"},
     default_order="created_at:desc",
     filters=frozenset({"source"}),
-    tiebreak="note_id",
 )
 
 

@@ -19,7 +19,6 @@ def process_list_spec(kind: Literal["terminal", "devserver", "agent_run"]) -> Li
         orders={"name": "name", "state": "state", "updated_at": "updated_at"},
         default_order="name:asc",
         filters=frozenset({"state"}),
-        tiebreak="process_id",
         fixed={"kind": kind},
     )
 

@@ -28,7 +28,7 @@ QUEUE_LIST = ListSpec(
     orders={"state_priority": "state_priority", "enqueued_at": "enqueued_at", "updated_at": "updated_at"},
     default_order="state_priority:asc",
     filters=frozenset({"state", "block_reason", "target_agent_id", "route_id", "sender"}),
-    tiebreak="enqueued_at",
+    tiebreak=("enqueued_at", "rowid"),
     time_column="enqueued_at",
 )
 FINAL_STATES = frozenset({"delivered", "canceled", "failed"})
@@ -189,8 +189,13 @@ class Queue:
                 changes = {**changes, "state_priority": STATE_PRIORITY[changes["state"]]}
             if not await repo.transition(w, message_id, current.version, changes, self.ctx.now()):
                 raise BenchError("stale_object", f"message {message_id} changed meanwhile")
+            target = await agents_repo.get_name(w, current.target_agent_id)
             event = await self.ctx.recorder.stage(
-                w, event_type, summary, {"message_id": message_id, **changes}, agent_id=current.target_agent_id
+                w,
+                event_type,
+                summary.format(target=target),
+                {"message_id": message_id, **changes},
+                agent_id=current.target_agent_id,
             )
         self.ctx.recorder.committed(event, topic="queue")
         return await self._get(message_id)
@@ -202,7 +207,7 @@ class Queue:
             {"blocked"},
             {"state": "queued", "block_reason": None, "delay_until": None},
             "queue_message_approved",
-            f"approved {p.message_id}",
+            "approved message to {target}",
         )
 
     async def delay(self, params: dict[str, Any]) -> QueueMessage:
@@ -221,7 +226,7 @@ class Queue:
             {"queued"},
             {"state": "blocked", "block_reason": "operator_delayed", "delay_until": stamp(until)},
             "queue_message_delayed",
-            f"delayed {p.message_id} until {stamp(until)}",
+            f"delayed message to {{target}} until {stamp(until)[11:16]} UTC",
         )
 
     async def cancel(self, params: dict[str, Any]) -> QueueMessage:
@@ -231,7 +236,7 @@ class Queue:
             {"queued", "blocked"},
             {"state": "canceled", "cancel_reason": p.reason},
             "queue_message_canceled",
-            f"canceled {p.message_id}",
+            "canceled message to {target}",
         )
 
     async def retry(self, params: dict[str, Any]) -> QueueMessage:
@@ -254,7 +259,7 @@ class Queue:
             event = await self.ctx.recorder.stage(
                 w,
                 "queue_message_retried",
-                f"retry {p.message_id}",
+                f"retry message to {await agents_repo.get_name(w, current.target_agent_id)}",
                 {"message_id": p.message_id},
                 agent_id=current.target_agent_id,
             )

@@ -105,7 +105,9 @@ class ReadinessProbe:
             hints.append(make_hint("install_tmux", name))
             return Subsystem(name=name, status="unavailable", reason="tmux not found on PATH", hint="install_tmux")
         if not probe.alive:
-            hints.append(make_hint("start_tmux_server", name))
+            socket = self.tmux.socket_name
+            command = f"tmux -L {socket} new-session -d" if socket else "tmux new-session -d"
+            hints.append(make_hint("start_tmux_server", name, action=command))
             return Subsystem(
                 name=name,
                 status="unavailable",

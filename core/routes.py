@@ -22,7 +22,6 @@ ROUTE_LIST = ListSpec(
     orders={"name": "name", "created_at": "created_at", "event_type": "event_type"},
     default_order="name:asc",
     filters=frozenset({"enabled", "event_type", "source_agent_id", "target_agent_id", "source_role"}),
-    tiebreak="route_id",
 )
 ROUTING_SWITCH = "routing_enabled"
 EVENT_TYPE = r"^[a-z][a-z0-9_]{0,63}$"

@@ -16,7 +16,6 @@ SCHEDULE_LIST = ListSpec(
     orders={"name": "name", "start_time": "start_time"},
     default_order="start_time:asc",
     filters=frozenset({"enabled", "agent_id"}),
-    tiebreak="schedule_id",
 )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -10,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from core.bench import Bench
+from core.errors import BenchError
 from tui.bridge import BenchChanged, connect
 from tui.commands import relayboard_commands
 from tui.modals.help import HelpModal
@@ -36,6 +38,7 @@ SCREENS_BY_PANE: dict[str, type[PaneScreen]] = {
     "devservers": DevServersScreen,
     "schedules": SchedulesScreen,
 }
+BenchOpener = Callable[[], Awaitable[Bench]]
 GLOBAL_KEYS = [
     ("1-9", "switch pane"),
     ("?", "help for this pane"),
@@ -57,20 +60,41 @@ class RelayboardApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, bench: Bench, *, refresh_seconds: float | None = None) -> None:
+    def __init__(self, bench: Bench | BenchOpener, *, refresh_seconds: float = 3.0) -> None:
+        """`bench` is an open Bench (the CLI) or an async opener the app runs in its own event loop (snapshot
+        tests and benchmarks, whose app runs under a fresh `asyncio.run`); an opened bench is closed on exit."""
         super().__init__()
-        self.bench = bench
-        self.refresh_seconds = refresh_seconds if refresh_seconds is not None else bench.ctx.settings.refresh_seconds
-        self._disconnect = connect(bench.bus, self)
+        self._bench = bench if isinstance(bench, Bench) else None
+        self._opener = None if isinstance(bench, Bench) else bench
+        self._open_lock = asyncio.Lock()
+        self._disconnect: Callable[[], None] | None = connect(bench.bus, self) if isinstance(bench, Bench) else None
+        self.refresh_seconds = refresh_seconds
         self._pending_refresh = False
+
+    @property
+    def bench(self) -> Bench:
+        if self._bench is None:
+            raise BenchError("database_unavailable", "the bench is still opening")
+        return self._bench
+
+    async def get_bench(self) -> Bench:
+        """The bench, opened on first use when the app was given an opener."""
+        async with self._open_lock:
+            if self._bench is None and self._opener is not None:
+                self._bench = await self._opener()
+                self._disconnect = connect(self._bench.bus, self)
+        return self.bench
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
         if self.refresh_seconds > 0:
             self.set_interval(self.refresh_seconds, self._tick, name="pane-refresh")
 
-    def on_unmount(self) -> None:
-        self._disconnect()
+    async def on_unmount(self) -> None:
+        if self._disconnect:
+            self._disconnect()
+        if self._opener is not None and self._bench is not None:
+            await self._bench.close()
 
     def _active_pane(self) -> PaneScreen | None:
         screen = self.screen

@@ -137,7 +137,7 @@ async def _tui(home: Path) -> int:
         print(f"error: {exc.code}: {exc.message}\nrun `relayboard doctor --home {home}` for details", file=sys.stderr)
         return 2
     async with bench:
-        await RelayboardApp(bench).run_async()
+        await RelayboardApp(bench, refresh_seconds=bench.ctx.settings.refresh_seconds).run_async()
     return 0
 
 

@@ -62,7 +62,8 @@ class PaneScreen(Screen[None]):
 
     async def _refresh(self) -> None:
         try:
-            report = await self.bench.readiness()
+            bench = await self.relayboard.get_bench()
+            report = await bench.readiness()
             data = await self.load()
         except BenchError as exc:
             self.notify(f"{exc.code}: {exc.message}", severity="error", title="Relayboard")

@@ -1,0 +1,180 @@
+"""Pilot tests: every pane by number key and palette, help, the banner, and errors as notifications."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.command import CommandPalette
+from textual.pilot import Pilot
+
+from tests.support.homes import BenchHome, make_home
+from tui.app import RelayboardApp
+from tui.modals.help import HelpModal
+from tui.panes import PANES
+from tui.widgets.bench_table import BenchTable
+from tui.widgets.empty_state import EmptyState
+from tui.widgets.readiness_banner import ReadinessBanner
+
+pytestmark = pytest.mark.slow
+
+
+async def settle(pilot: Pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def banner_text(app: RelayboardApp) -> str:
+    return str(app.screen.query_one(ReadinessBanner).render())
+
+
+def rows(app: RelayboardApp, selector: str) -> int:
+    return app.screen.query_one(selector, BenchTable).row_count
+
+
+async def test_number_keys_switch_every_pane_with_real_data(app: RelayboardApp) -> None:
+    expected_rows = {"agents": ("#agents-table", 5), "queue": ("#queue-table", 5), "routes": ("#routes-table", 3),
+                     "tokens": ("#by-agent", 4), "memory": ("#notes-table", 2)}  # fmt: skip
+    async with app.run_test(size=(100, 30)) as pilot:
+        for pane in PANES:
+            await pilot.press(pane.key)
+            await settle(pilot)
+            assert app.current_mode == pane.id
+            assert app.screen.PANE_ID == pane.id
+            if pane.id in expected_rows:
+                selector, count = expected_rows[pane.id]
+                assert rows(app, selector) == count, pane.id
+        # Panes whose subsystem is not built say so in the banner and in their empty state.
+        await pilot.press("7")
+        await settle(pilot)
+        assert "process_supervisor unavailable" in banner_text(app)
+        empty = app.screen.query_one(EmptyState)
+        assert empty.display and "process supervisor" in str(empty.render())
+
+
+async def test_dashboard_counts_come_from_the_core(app: RelayboardApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        cards = " ".join(str(w.render()) for w in app.screen.query(".card"))
+        assert "Agents: 5" in cards
+        assert "queued 2" in cards and "blocked 2" in cards and "canceled 1" in cards
+        assert "Panes: 6 (1 not adopted)" in cards
+        assert rows(app, "#recent") == 10
+
+
+async def test_help_opens_for_the_current_pane_and_closes(app: RelayboardApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpModal)
+        assert app.screen.title_text == "Queue"
+        assert ("a", "Approve") in app.screen.keys
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.PANE_ID == "queue"
+
+
+async def test_palette_lists_panes_and_switches(app: RelayboardApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Go to Routes")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_mode == "routes"
+
+
+async def test_queue_actions_go_through_the_core(app: RelayboardApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one("#queue-table", BenchTable)
+        # Row 2 is the message awaiting approval (order: queued, queued, blocked, blocked, canceled).
+        table.move_cursor(row=2)
+        blocked_id = table.selected_key
+        await pilot.press("a")
+        await settle(pilot)
+        message = await app.bench.queue.detail({"message_id": blocked_id})
+        assert message.state == "queued" and message.block_reason is None
+        # Approving a queued message is refused by the core and shown as a notification, not a crash.
+        table.move_cursor(row=0)
+        await pilot.press("a")
+        await settle(pilot)
+        assert any("conflict" in n.message for n in app._notifications)
+
+
+async def test_agents_filter_and_remove_keep_the_tmux_pane(app: RelayboardApp, demo_home: BenchHome) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("slash", *"api")
+        await pilot.pause()
+        assert rows(app, "#agents-table") == 2
+        await pilot.press("escape")
+        await pilot.pause()
+        assert rows(app, "#agents-table") == 5
+        table = app.screen.query_one("#agents-table", BenchTable)
+        table.move_cursor(row=0)
+        removed = table.selected_key
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert rows(app, "#agents-table") == 4
+        assert removed not in {a.agent_id for a in (await app.bench.agents.list()).rows}
+    panes = demo_home.tmux("list-panes", "-a", "-F", "#{session_name}").stdout.split()
+    assert panes.count("lead") == 1  # the unadopted pane is still running
+
+
+async def test_adopt_picker_registers_the_free_pane(app: RelayboardApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("tab", *"scratchy", "enter")
+        await settle(pilot)
+        assert rows(app, "#agents-table") == 6
+        agent = next(a for a in (await app.bench.agents.list()).rows if a.name == "scratchy")
+        assert agent.session_name == "scratch" and agent.role == "worker"
+
+
+async def test_banner_follows_tmux_going_away(app: RelayboardApp, demo_home: BenchHome) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        assert "tmux_discovery" not in banner_text(app)
+        demo_home.kill_tmux()
+        await pilot.press("r")
+        await settle(pilot)
+        text = banner_text(app)
+        assert "tmux_discovery unavailable" in text
+        assert "No tmux server is running" in text
+
+
+async def test_routing_kill_switch_shows_its_hint(app: RelayboardApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("k")
+        await settle(pilot)
+        assert not await app.bench.routes.routing_enabled()
+        assert "Routing is switched off" in banner_text(app)
+
+
+async def test_unopenable_database_is_a_notification_not_a_traceback(tmp_path: Path) -> None:
+    broken = make_home(tmp_path)
+    broken.home.mkdir(parents=True)
+    (broken.home / "relayboard.db").write_bytes(b"this is not sqlite" * 100)
+    app = RelayboardApp(broken.opener(), refresh_seconds=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("database_unavailable:") and "relayboard.db" in m for m in messages)
+    assert (broken.home / "relayboard.db").read_bytes() == b"this is not sqlite" * 100
