@@ -46,6 +46,12 @@ async def get_by_pane(db: Database | Writer, socket: str, pane_id: str) -> Agent
     return Agent.from_row(row) if row else None
 
 
+async def get_name(db: Database | Writer, agent_id: str | None) -> str:
+    """The agent's name for messages; "(removed agent)" when it no longer exists."""
+    row = await db.fetchone("SELECT name FROM agents WHERE agent_id = ?", (agent_id,))
+    return str(row["name"]) if row else "(removed agent)"
+
+
 async def insert(w: Writer, agent: Agent) -> None:
     data = agent.model_dump()
     cols = ", ".join(AGENT_COLUMNS)

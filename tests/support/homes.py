@@ -7,6 +7,7 @@ Snapshot tests run the app under Textual's own `asyncio.run`, so the app opens i
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import uuid
 from collections.abc import Awaitable, Callable
@@ -42,6 +43,9 @@ class BenchHome:
 
     def kill_tmux(self) -> None:
         self.tmux("kill-server")
+        # tmux leaves its socket file behind; remove it so test runs do not litter /tmp/tmux-<uid>.
+        socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (socket_dir / str(self.settings.tmux_socket)).unlink(missing_ok=True)
 
 
 def make_home(root: Path, socket: str | None = None) -> BenchHome:

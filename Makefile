@@ -1,0 +1,43 @@
+# Two entry points for a newcomer: `make run` (demo bench) and `make test` (everything CI runs).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint tmux screenshots bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("Relayboard needs Python >= 3.11") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+tmux:
+	@command -v tmux >/dev/null || { echo "installing tmux"; $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq tmux; }
+
+run: $(VENV)/.installed tmux
+	$(BIN)/relayboard demo
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(VENV)/.dev-installed tmux lint
+	$(BIN)/pytest -q -p no:cacheprovider
+
+screenshots: $(VENV)/.dev-installed tmux
+	$(BIN)/python screenshots/generate.py
+
+bench: $(VENV)/.dev-installed tmux
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info snapshot_report.html
