@@ -11,7 +11,7 @@ from core.context import Context
 from core.errors import BenchError
 from core.lists import ListParams, ListResult, ListSpec, run_list
 from core.tmux import PaneScanner, ScanStatus
-from core.validation import Label, Name, Params, parse
+from core.validation import Label, Name, NonEmptyLabel, Params, parse
 from storage import agents as repo
 from storage.models import ROLES, Agent, AgentKind, Pane, Role
 
@@ -80,7 +80,8 @@ class UpdateParams(Params):
     expected_version: int | None = Field(default=None, ge=1)
     name: Name | None = None
     role: InputRole | None = None
-    capability: Label | None = None
+    # Not clearable (CONTRACTS.md): when given, capability must be non-empty; label and project_path clear on "".
+    capability: NonEmptyLabel | None = None
     kind: AgentKind | None = None
     label: Label | None = None
     project_path: Label | None = None

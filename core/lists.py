@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
+from core.clock import stamp
 from core.errors import BenchError
 from core.validation import Params
 from storage.db import Database
@@ -27,8 +28,9 @@ class ListParams(Params):
     cursor_next: str | None = Field(default=None, max_length=512)
     order_by: str | None = None
     filters: dict[str, str | int | bool | None] = Field(default_factory=dict)
-    since: str | None = None
-    until: str | None = None
+    # Parsed as timestamps (a timezone is required) and compared in the stored fixed-width form, never as text.
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
 
     @field_validator("filters")
     @classmethod
@@ -71,7 +73,8 @@ def _ordering(spec: ListSpec, order_by: str | None) -> tuple[str, list[tuple[str
 
 
 def _binding(ordering: str, params: ListParams) -> str:
-    raw = json.dumps([ordering, params.filters, params.since, params.until], sort_keys=True)
+    window = [stamp(t) if t else None for t in (params.since, params.until)]
+    raw = json.dumps([ordering, params.filters, *window], sort_keys=True)
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -113,9 +116,9 @@ async def run_list(
         if params.since and params.until and params.since > params.until:
             raise BenchError("validation_failed", "since must not be after until", field="since")
         if params.since:
-            conditions.append((f"{spec.time_column} >= ?", params.since))
+            conditions.append((f"{spec.time_column} >= ?", stamp(params.since)))
         if params.until:
-            conditions.append((f"{spec.time_column} <= ?", params.until))
+            conditions.append((f"{spec.time_column} <= ?", stamp(params.until)))
     ordering, order = _ordering(spec, params.order_by)
     binding = _binding(ordering, params)
     offset = _decode(params.cursor_next, binding) if params.cursor_next else 0

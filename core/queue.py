@@ -83,8 +83,11 @@ class Queue:
     async def send_input(self, params: dict[str, Any]) -> dict[str, Any]:
         """`app.send_input`: enqueue text for an agent's pane → {message_id, state, deduplicated}."""
         raw = params.get("payload") if isinstance(params, dict) else None
-        if isinstance(raw, str) and len(raw.encode()) > MAX_PAYLOAD:
-            size = len(raw.encode())
+        try:
+            size = len(raw.encode()) if isinstance(raw, str) else 0
+        except UnicodeEncodeError:  # e.g. a lone surrogate from JSON "\ud800": not text a pane can receive
+            raise BenchError("validation_failed", "payload is not valid UTF-8 text", field="payload") from None
+        if size > MAX_PAYLOAD:
             raise BenchError(
                 "validation_failed",
                 f"payload is {size} bytes; the limit is {MAX_PAYLOAD}",

@@ -53,5 +53,12 @@ def _label(value: str) -> str:
     return value
 
 
+def _non_empty(value: str) -> str:
+    if not value:
+        raise ValueError("cannot be empty (this field is not clearable)")
+    return value
+
+
 Name = Annotated[str, AfterValidator(_name)]
 Label = Annotated[str, AfterValidator(_label)]
+NonEmptyLabel = Annotated[str, AfterValidator(_label), AfterValidator(_non_empty)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -116,14 +117,29 @@ class Database:
     async def _apply_pragmas(self) -> None:
         await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await self._conn.execute("PRAGMA foreign_keys = ON")
-        cur = await self._conn.execute(f"PRAGMA journal_mode = {self.journal.mode}")
-        row = await cur.fetchone()
-        actual = str(row[0]).lower() if row else "unknown"
+        actual = await self._set_journal_mode()
         if actual != self.journal.mode:
             self.journal = JournalInfo(actual, f"SQLite refused {self.journal.mode}")
         await self._conn.execute("PRAGMA synchronous = NORMAL")
-        # Touch the schema so a corrupt or foreign file fails here, not on the first query.
-        await self._conn.execute("SELECT count(*) FROM sqlite_master")
+        # Touch the schema so a corrupt or foreign file fails here, not on the first query. The cursor is
+        # drained and closed: an open read statement would keep a read lock, and a later BEGIN IMMEDIATE
+        # that has to upgrade it fails at once instead of waiting busy_timeout.
+        async with self._conn.execute("SELECT count(*) FROM sqlite_master") as cur:
+            await cur.fetchall()
+
+    async def _set_journal_mode(self) -> str:
+        """Switching to WAL needs a moment alone with the file and SQLite does not wait for it (no busy
+        handler), so two windows opening a new database at once retry here for up to busy_timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                async with self._conn.execute(f"PRAGMA journal_mode = {self.journal.mode}") as cur:
+                    row = await cur.fetchone()
+                return str(row[0]).lower() if row else "unknown"
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.02)
 
     async def close(self) -> None:
         await self._conn.close()
