@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Annotated, Any
 
@@ -13,7 +14,7 @@ from core.lists import ListParams, ListResult, ListSpec, run_list
 from core.tmux import PaneScanner, ScanStatus
 from core.validation import Label, Name, NonEmptyLabel, Params, parse
 from storage import agents as repo
-from storage.models import ROLES, Agent, AgentKind, Pane, Role
+from storage.models import ROLES, Agent, AgentKind, Model, Pane, Role
 
 
 def _role_alias(value: Any) -> Any:
@@ -92,6 +93,18 @@ class PaneParams(Params):
     socket: str | None = Field(default=None, max_length=128)
 
 
+class CaptureParams(Params):
+    agent_id: str = Field(min_length=1, max_length=64)
+    lines: int = Field(default=40, ge=1, le=500)
+
+
+class AgentScreen(Model):
+    agent_id: str
+    pane_id: str
+    screen: str
+    captured_at: str
+
+
 class ScanParams(Params):
     wait: bool = True
 
@@ -104,15 +117,32 @@ class Agents:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.scanner = PaneScanner(self._scan_once, ctx.clock)
+        self.live: dict[str, Pane] = {}  # pane id -> pane, as the last scan saw it (with live-only fields)
 
     # -- panes -------------------------------------------------------------------------------------------
     async def _scan_once(self) -> int:
         now = self.ctx.now()
         panes = await self.ctx.tmux.list_panes(now)
+        before = {(p.pane_id, p.alive, p.current_command) for p in self.live.values()}
         async with self.ctx.db.write() as w:
             await repo.upsert_panes(w, self.ctx.tmux.socket_label, panes, now)
-        self.ctx.recorder.bus.publish_topic("panes")
+        self.live = {p.pane_id: p for p in panes}
+        if {(p.pane_id, p.alive, p.current_command) for p in panes} != before:
+            self.ctx.bus.publish_topic("panes")
         return len(panes)
+
+    async def refresh(self) -> dict[str, Pane]:
+        """Scan now (joining a scan in flight) and return the live panes; tmux_unavailable when it is down."""
+        status = await self.scanner.request(wait=True)
+        if status.state == "failed":
+            self.live = {}
+            raise BenchError("tmux_unavailable", status.error or "tmux is not reachable")
+        return self.live
+
+    async def live_pane(self, agent: Agent) -> Pane | None:
+        if agent.socket not in (None, self.ctx.tmux.socket_label):
+            return None
+        return (await self.refresh()).get(agent.pane_id or "")
 
     async def scan(self, params: dict[str, Any] | None = None) -> ScanStatus:
         p = parse(ScanParams, params)
@@ -131,6 +161,31 @@ class Agents:
         if pane is None:
             raise BenchError("pane_not_found", f"pane {p.pane_id} is not known", details={"pane_id": p.pane_id})
         return pane
+
+    async def capture(self, params: dict[str, Any]) -> AgentScreen:
+        """The agent's screen as text (last `lines` lines), for previews and scripts."""
+        p = parse(CaptureParams, params)
+        agent = await self.get(p.agent_id)
+        pane = await self.live_pane(agent)
+        if pane is None:
+            raise BenchError("pane_not_found", f"{agent.name}'s pane is gone", details={"pane_id": agent.pane_id})
+        screen = await self.ctx.tmux.capture(pane.pane_id, p.lines)
+        return AgentScreen(agent_id=agent.agent_id, pane_id=pane.pane_id, screen=screen, captured_at=self.ctx.now())
+
+    async def jump(self, agent_id: str) -> None:
+        """Show the agent's pane in the operator's tmux client (only when Relayboard itself runs in tmux)."""
+        agent = await self.get(agent_id)
+        if not os.environ.get("TMUX"):
+            raise BenchError(
+                "conflict",
+                "Relayboard is not running inside tmux; attach with: "
+                f"tmux{' -L ' + agent.socket if agent.socket != 'default' else ''} attach -t "
+                f"'{agent.session_name}'",
+            )
+        pane = await self.live_pane(agent)
+        if pane is None:
+            raise BenchError("pane_not_found", f"{agent.name}'s pane is gone", details={"pane_id": agent.pane_id})
+        await self.ctx.tmux.switch_client(pane.pane_id)
 
     # -- agents ------------------------------------------------------------------------------------------
     async def list(self, params: dict[str, Any] | None = None) -> ListResult[Agent]:

@@ -17,6 +17,8 @@ from core.context import Context
 from core.dashboard import Dashboard, build_dashboard
 from core.errors import BenchError
 from core.events import Events
+from core.launcher import Launcher
+from core.logs import Logs
 from core.memory import Memory
 from core.processes import Processes
 from core.queue import Queue
@@ -26,6 +28,7 @@ from core.scheduler import Scheduler
 from core.tmux import TmuxAdapter
 from core.tokens import Tokens
 from core.validation import Params, parse
+from core.watcher import AgentWatcher
 from storage import transfer
 from storage.db import Database
 from storage.errors import (
@@ -68,7 +71,10 @@ class Bench:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.agents = Agents(ctx)
-        self.queue = Queue(ctx)
+        self.launcher = Launcher(ctx, self.agents)
+        self.logs = Logs(ctx, self.agents)
+        self.watcher = AgentWatcher(ctx, self.agents, self.launcher, self.logs)
+        self.queue = Queue(ctx, self.agents)
         self.routes = Routes(ctx)
         self.events = Events(ctx)
         self.memory = Memory(ctx)
@@ -106,6 +112,7 @@ class Bench:
         return cls(Context(home=home, db=db, clock=clock, settings=settings, recorder=recorder, bus=bus, tmux=tmux))
 
     async def close(self) -> None:
+        await self.watcher.stop()
         await self.ctx.db.close()
 
     async def __aenter__(self) -> Bench:
@@ -122,10 +129,17 @@ class Bench:
     def home(self) -> Path:
         return self.ctx.home
 
+    async def refresh_states(self, params: dict[str, Any] | None = None) -> dict[str, int]:
+        """Run one watcher pass now (scan, capture, detect); the TUI also runs it every `watch_seconds`."""
+        parse(Params, params)
+        return {"changed": await self.watcher.tick()}
+
     async def readiness(self, params: dict[str, Any] | None = None) -> ReadinessReport:
         parse(Params, params)
         state = DatabaseState(self.ctx.db, self.ctx.db.path)
-        return await self._probe.run(state, audit_failed=self.ctx.recorder.jsonl_failed)
+        return await self._probe.run(
+            state, audit_failed=self.ctx.recorder.jsonl_failed, watcher_running=self.watcher.running
+        )
 
     async def dashboard(self, params: dict[str, Any] | None = None) -> Dashboard:
         report = await self.readiness()

@@ -30,6 +30,13 @@ CALLS: dict[str, Handler] = {
     "app.agent.register_from_pane": lambda b, p: b.agents.register_from_pane(p),
     "app.agent.update": lambda b, p: b.agents.update(p),
     "app.agent.remove": lambda b, p: b.agents.remove(p),
+    "app.agent.launch": lambda b, p: b.launcher.launch(p),
+    "app.agent.kill": lambda b, p: b.launcher.kill(p),
+    "app.agent.restart": lambda b, p: b.launcher.restart(p),
+    "app.agent.capture": lambda b, p: b.agents.capture(p),
+    "app.agent.refresh_states": lambda b, p: b.refresh_states(p),
+    "app.log.attach": lambda b, p: b.logs.attach(p),
+    "app.log.detach": lambda b, p: b.logs.detach(p),
     "app.send_input": lambda b, p: b.queue.send_input(p),
     "app.event.list": lambda b, p: b.events.list(p),
     "app.event.detail": lambda b, p: b.events.detail(p),
@@ -63,7 +70,7 @@ CALLS: dict[str, Handler] = {
     "app.schedule.list": lambda b, p: b.scheduler.list(p),
 }
 # In CONTRACTS.md v1.0 but built by later issues: named here so the error says so instead of "unknown".
-PLANNED = ("app.agent.launch", "app.agent.kill", "app.log.attach", "app.log.detach")
+PLANNED: tuple[str, ...] = ()
 
 
 def to_json(value: Any) -> Any:

@@ -30,6 +30,15 @@ class Settings(BaseModel):
     claude_home: Path = Field(default_factory=lambda: Path.home() / ".claude")
     codex_home: Path = Field(default_factory=lambda: Path.home() / ".codex")
     refresh_seconds: float = Field(default=3.0, ge=0.5, le=60)
+    watch_seconds: float = Field(default=2.0, ge=0.5, le=60, description="how often agent states are detected")
+    presets: dict[str, str] = Field(
+        default_factory=lambda: {"claude": "claude", "codex": "codex", "shell": "bash"},
+        description="launch presets: name -> command (trusted: not subject to the command policy)",
+    )
+    agent_path: list[Path] = Field(default_factory=list, description="extra PATH entries for launched agents")
+    command_allowlist: list[str] = Field(default_factory=list, description="if set, custom commands must be one of")
+    allow_shell_commands: bool = False
+    rules_file: Path | None = Field(default=None, description="agent state rules (default: the shipped ones)")
 
 
 def resolve_home(cli_value: str | os.PathLike[str] | None) -> Path:

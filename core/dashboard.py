@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.clock import stamp
 from core.context import Context
@@ -18,14 +18,14 @@ from storage import queue as queue_repo
 from storage import routes as routes_repo
 from storage import tokens as tokens_repo
 from storage.listing import count_by
-from storage.models import AGENT_STATES, PROCESS_STATES, QUEUE_STATES, ROLES
+from storage.models import AGENT_STATES, PROCESS_STATES, QUEUE_STATES, ROLES, Model
 
 
 class DashboardParams(Params):
     recent_limit: int = Field(default=10, ge=1, le=50)
 
 
-class RecentEvent(BaseModel):
+class RecentEvent(Model):
     id: str
     timestamp: str
     type: str
@@ -34,7 +34,7 @@ class RecentEvent(BaseModel):
     summary: str
 
 
-class Counts(BaseModel):
+class Counts(Model):
     panes: dict[str, int]
     agents: dict[str, Any]
     log_attachments: dict[str, int]
@@ -46,7 +46,7 @@ class Counts(BaseModel):
     tokens: dict[str, Any]
 
 
-class Dashboard(BaseModel):
+class Dashboard(Model):
     generated_at: str
     counts: Counts
     recent: list[RecentEvent]

@@ -1,5 +1,7 @@
 """A demo bench: a private tmux server with a few shells, adopted as agents, plus routes, queue messages,
-memory, notes and token usage — all created through the same core calls an operator's actions make."""
+memory, notes and token usage — all created through the same core calls an operator's actions make.
+
+The agents are real bash panes (kind `shell`), so input sent to them is really typed and delivered."""
 
 from __future__ import annotations
 
@@ -12,11 +14,11 @@ from storage.models import Pane
 
 # (session, pane name, role, kind, label, project)
 DEMO_AGENTS = (
-    ("lead", "lead", "master", "claude", "plans and reviews", "~/src/shop"),
-    ("api", "api-worker", "worker", "claude", "implements the orders API", "~/src/shop/api"),
+    ("lead", "lead", "master", "shell", "plans and reviews", "~/src/shop"),
+    ("api", "api-worker", "worker", "shell", "implements the orders API", "~/src/shop/api"),
     ("api", "api-tests", "test-runner", "shell", "runs pytest on save", "~/src/shop/api"),
-    ("web", "web-worker", "worker", "codex", "front-end tasks", "~/src/shop/web"),
-    ("web", "swarm-1", "swarm", "claude", "exploratory fixes", "~/src/shop/web"),
+    ("web", "web-worker", "worker", "shell", "front-end tasks", "~/src/shop/web"),
+    ("web", "swarm-1", "swarm", "shell", "exploratory fixes", "~/src/shop/web"),
 )
 SCRATCH_SESSION = "scratch"  # left unadopted, so the adopt picker has something to offer
 
@@ -96,9 +98,19 @@ async def seed_demo(bench: Bench) -> DemoBench:
     )
 
     await bench.queue.send_input(
-        {"target_agent_id": ids["api-worker"], "payload": "Add pagination to GET /orders", "idempotency_key": "demo-1"}
+        {
+            "target_agent_id": ids["api-worker"],
+            "payload": "echo 'Add pagination to GET /orders'",
+            "idempotency_key": "demo-1",
+        }
     )
-    await bench.queue.send_input({"target_agent_id": ids["web-worker"], "payload": "Fix the cart badge count"})
+    await bench.queue.send_input({"target_agent_id": ids["web-worker"], "payload": "echo 'Fix the cart badge count'"})
+    await bench.queue.enqueue(
+        target_agent_id=ids["lead"],
+        payload="Tests failed in api-tests: 2 failed, 41 passed",
+        sender="route",
+        sender_role="master",
+    )
     await bench.queue.enqueue(
         target_agent_id=ids["api-worker"],
         payload="Look at: KeyError in orders.py:88",
@@ -106,10 +118,14 @@ async def seed_demo(bench: Bench) -> DemoBench:
         sender_role="master",
         block_reason="awaiting_approval",
     )
-    delayed = await bench.queue.send_input({"target_agent_id": ids["swarm-1"], "payload": "Try the flaky test again"})
-    await bench.queue.delay({"message_id": delayed["message_id"], "delay_ms": 15 * 60 * 1000})
-    canceled = await bench.queue.send_input({"target_agent_id": ids["web-worker"], "payload": "Rename the repo"})
-    await bench.queue.cancel({"message_id": canceled["message_id"], "reason": "not now"})
+    delayed, _ = await bench.queue.enqueue(
+        target_agent_id=ids["swarm-1"], payload="Try the flaky test again", sender="operator", sender_role="master"
+    )
+    await bench.queue.delay({"message_id": delayed.message_id, "delay_ms": 15 * 60 * 1000})
+    canceled, _ = await bench.queue.enqueue(
+        target_agent_id=ids["web-worker"], payload="Rename the repo", sender="operator", sender_role="master"
+    )
+    await bench.queue.cancel({"message_id": canceled.message_id, "reason": "not now"})
 
     await bench.memory.kv_set({"scope": "lead", "key": "current-goal", "value": "ship orders pagination"})
     await bench.memory.kv_set(
@@ -165,4 +181,5 @@ async def seed_demo(bench: Bench) -> DemoBench:
                 "session_id": f"demo-{name}",
             }
         )
+    await bench.refresh_states()
     return DemoBench(ids)

@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel
+from storage.models import Model
 
 Severity = Literal["info", "warning", "action_required"]
 TargetKind = Literal["container", "pane", "agent", "route", "message", "event", "process", "schedule"]
 
 
-class HintTarget(BaseModel):
+class HintTarget(Model):
     kind: TargetKind
     id: str
 
 
-class Hint(BaseModel):
+class Hint(Model):
     code: str
     severity: Severity
     message: str
@@ -38,7 +38,7 @@ HINTS: dict[str, HintSpec] = {
         "info", "No agents yet: adopt a tmux pane as your first agent.", "agents pane (2), then a (adopt)"
     ),
     "attach_logs": HintSpec(
-        "info", "No agent has its log attached, so no events are classified.", "agents pane (2), then l (attach logs)"
+        "info", "Agent output is not being logged, so no events can be classified.", "agents pane (2): select, l"
     ),
     "enable_first_route": HintSpec(
         "info", "No route is enabled: events reach no agent.", "relayboard call app.route.add '{...}'"

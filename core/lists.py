@@ -11,13 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 
 from core.clock import stamp
 from core.errors import BenchError
 from core.validation import Params
 from storage.db import Database
 from storage.listing import fetch_page
+from storage.models import Model
 
 T = TypeVar("T")
 FORBIDDEN_FILTER_CHARS = set("<>~*%")
@@ -41,7 +42,7 @@ class ListParams(Params):
         return value
 
 
-class ListResult(BaseModel, Generic[T]):
+class ListResult(Model, Generic[T]):
     rows: list[T]
     total: int | None
     total_estimate: int | None = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +17,7 @@ from pydantic import Field, model_validator
 
 from core.clock import parse_stamp, stamp
 from core.context import Context
+from core.delivery import LivePanes, type_into
 from core.errors import BenchError
 from core.lists import ListParams, ListResult, ListSpec, run_list
 from core.validation import Params, parse
@@ -40,6 +43,8 @@ class SendParams(Params):
     payload: str = Field(min_length=1)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     sender_agent_id: str | None = Field(default=None, max_length=64)
+    submit: bool = Field(default=True, description="press Enter after the text")
+    force: bool = Field(default=False, description="type even if the pane's foreground command is unexpected")
 
 
 class MessageParams(Params):
@@ -62,8 +67,9 @@ class CancelParams(MessageParams):
 
 
 class Queue:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, panes: LivePanes) -> None:
         self.ctx = ctx
+        self.panes = panes
         self._key_locks: dict[str, asyncio.Lock] = {}
 
     async def list(self, params: dict[str, Any] | None = None) -> ListResult[QueueMessage]:
@@ -81,7 +87,11 @@ class Queue:
         return message
 
     async def send_input(self, params: dict[str, Any]) -> dict[str, Any]:
-        """`app.send_input`: enqueue text for an agent's pane → {message_id, state, deduplicated}."""
+        """`app.send_input`: type text into an agent's pane now → {message_id, state, deduplicated}.
+
+        The message is recorded first, then typed, then marked delivered (or failed, with the reason). The same
+        idempotency key returns the first message and never types again, across calls, restarts and processes.
+        """
         raw = params.get("payload") if isinstance(params, dict) else None
         try:
             size = len(raw.encode()) if isinstance(raw, str) else 0
@@ -103,14 +113,66 @@ class Queue:
                     "agent_not_found", f"no agent {p.sender_agent_id}", details={"agent_id": p.sender_agent_id}
                 )
             sender, role = sender_agent.agent_id, sender_agent.role
-        message, deduplicated = await self.enqueue(
-            target_agent_id=p.target_agent_id,
-            payload=p.payload,
-            sender=sender,
-            sender_role=role,
-            idempotency_key=p.idempotency_key,
-        )
+        async with self._key_lock(p.idempotency_key):
+            message, deduplicated = await self._enqueue(
+                target_agent_id=p.target_agent_id,
+                payload=p.payload,
+                sender=sender,
+                sender_role=role,
+                idempotency_key=p.idempotency_key,
+            )
+            if not deduplicated:
+                message = await self._deliver(message, submit=p.submit, force=p.force)
         return {"message_id": message.message_id, "state": message.state, "deduplicated": deduplicated}
+
+    async def _deliver(self, message: QueueMessage, *, submit: bool, force: bool) -> QueueMessage:
+        agent = await agents_repo.get(self.ctx.db, message.target_agent_id or "")
+        try:
+            if agent is None:
+                raise BenchError("agent_not_found", "the target agent was removed", details={"agent_id": None})
+            pane = await self.panes.live_pane(agent)
+            await type_into(self.ctx, agent, pane, message.payload, submit=submit, force=force)
+        except BenchError as exc:
+            await self._settle(message, "failed", "queue_message_failed", f"not typed: {exc.message}", exc.message)
+            raise
+        return await self._settle(message, "delivered", "input_sent", f"typed {len(message.payload)} chars", "")
+
+    async def _settle(
+        self, message: QueueMessage, state: str, event_type: str, summary: str, error: str
+    ) -> QueueMessage:
+        now = self.ctx.now()
+        changes: dict[str, Any] = {
+            "state": state,
+            "state_priority": STATE_PRIORITY[state],
+            "last_error": error,
+            "attempts": message.attempts + 1,
+        }
+        if state == "delivered":
+            changes["delivered_at"] = now
+        async with self.ctx.db.write() as w:
+            await repo.transition(w, message.message_id, message.version, changes, now)
+            target = await agents_repo.get_name(w, message.target_agent_id)
+            event = await self.ctx.recorder.stage(
+                w,
+                event_type,
+                f"{summary} into {target}",
+                {"message_id": message.message_id, "state": state, "error": error},
+                agent_id=message.target_agent_id,
+            )
+        self.ctx.recorder.committed(event, topic="queue")
+        return await self._get(message.message_id)
+
+    @asynccontextmanager
+    async def _key_lock(self, key: str | None) -> AsyncIterator[None]:
+        """One caller per idempotency key at a time in this process; the UNIQUE key row covers other processes."""
+        if key is None:
+            yield
+            return
+        lock = self._key_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            yield
+        if not lock.locked():
+            self._key_locks.pop(key, None)
 
     async def enqueue(
         self,
@@ -124,49 +186,66 @@ class Queue:
         source_event_id: str | None = None,
         block_reason: BlockReason | None = None,
     ) -> tuple[QueueMessage, bool]:
-        """Used by send_input, routes and the demo. Returns (message, deduplicated)."""
+        """Queue a message for later delivery (routes, the demo). Returns (message, deduplicated)."""
+        async with self._key_lock(idempotency_key):
+            return await self._enqueue(
+                target_agent_id=target_agent_id,
+                payload=payload,
+                sender=sender,
+                sender_role=sender_role,
+                idempotency_key=idempotency_key,
+                route_id=route_id,
+                source_event_id=source_event_id,
+                block_reason=block_reason,
+            )
+
+    async def _enqueue(
+        self,
+        *,
+        target_agent_id: str,
+        payload: str,
+        sender: str,
+        sender_role: Role,
+        idempotency_key: str | None = None,
+        route_id: str | None = None,
+        source_event_id: str | None = None,
+        block_reason: BlockReason | None = None,
+    ) -> tuple[QueueMessage, bool]:
         if sender_role != "master":
             raise BenchError("permission_denied", f"only a master may send input; sender role is {sender_role}")
         target = await agents_repo.get(self.ctx.db, target_agent_id)
         if target is None:
             raise BenchError("agent_not_found", f"no agent {target_agent_id}", details={"agent_id": target_agent_id})
-        lock = self._key_locks.setdefault(idempotency_key, asyncio.Lock()) if idempotency_key else None
-        if lock:
-            await lock.acquire()
-        try:
-            now = self.ctx.now()
-            async with self.ctx.db.write() as w:
-                if idempotency_key:
-                    first = await repo.by_idempotency_key(w, idempotency_key)
-                    if first is not None:
-                        return first, True
-                state = "blocked" if block_reason else "queued"
-                message = QueueMessage(
-                    message_id=uuid.uuid4().hex[:12],
-                    state=state,
-                    state_priority=STATE_PRIORITY[state],
-                    block_reason=block_reason,
-                    route_id=route_id,
-                    source_event_id=source_event_id,
-                    sender=sender,
-                    sender_role=sender_role,
-                    target_agent_id=target_agent_id,
-                    payload=payload,
-                    idempotency_key=idempotency_key,
-                    enqueued_at=now,
-                    updated_at=now,
-                )
-                await repo.insert(w, message)
-                event = await self.ctx.recorder.stage(
-                    w,
-                    "queue_message_enqueued",
-                    f"queued {len(payload)} chars for {target.name}" + (f" ({block_reason})" if block_reason else ""),
-                    {"message_id": message.message_id, "state": state, "block_reason": block_reason},
-                    agent_id=target_agent_id,
-                )
-        finally:
-            if lock:
-                lock.release()
+        now = self.ctx.now()
+        async with self.ctx.db.write() as w:
+            if idempotency_key:
+                first = await repo.by_idempotency_key(w, idempotency_key)
+                if first is not None:
+                    return first, True
+            state = "blocked" if block_reason else "queued"
+            message = QueueMessage(
+                message_id=uuid.uuid4().hex[:12],
+                state=state,
+                state_priority=STATE_PRIORITY[state],
+                block_reason=block_reason,
+                route_id=route_id,
+                source_event_id=source_event_id,
+                sender=sender,
+                sender_role=sender_role,
+                target_agent_id=target_agent_id,
+                payload=payload,
+                idempotency_key=idempotency_key,
+                enqueued_at=now,
+                updated_at=now,
+            )
+            await repo.insert(w, message)
+            event = await self.ctx.recorder.stage(
+                w,
+                "queue_message_enqueued",
+                f"queued {len(payload)} chars for {target.name}" + (f" ({block_reason})" if block_reason else ""),
+                {"message_id": message.message_id, "state": state, "block_reason": block_reason},
+                agent_id=target_agent_id,
+            )
         self.ctx.recorder.committed(event, topic="queue")
         return message, False
 

@@ -10,16 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
-
 from core.clock import Clock, stamp
 from core.config import Settings
-from core.hints import Hint, make_hint
+from core.hints import Hint, HintTarget, make_hint
 from core.processes import SUPERVISOR_MISSING
 from core.scheduler import SCHEDULER_MISSING
 from core.tmux import TmuxAdapter
 from storage import migrations
 from storage.db import Database
+from storage.models import Model
 
 Status = Literal["ok", "degraded", "unavailable"]
 Aggregate = Literal["ready", "degraded", "unavailable"]
@@ -34,10 +33,9 @@ SUBSYSTEMS = (
     "token_sources",
 )
 ROUTING_MISSING = "delivery worker is not built yet; queued messages wait"
-TAILERS_MISSING = "log tailers are not built yet; pane output is not classified"
 
 
-class Subsystem(BaseModel):
+class Subsystem(Model):
     name: str
     status: Status
     reason: str = ""
@@ -45,7 +43,7 @@ class Subsystem(BaseModel):
     detail: str = ""
 
 
-class ReadinessReport(BaseModel):
+class ReadinessReport(Model):
     status: Aggregate
     checked_at: str
     subsystems: list[Subsystem]
@@ -83,22 +81,24 @@ class ReadinessProbe:
         self.clock = clock
         self.audit_path = audit_path
 
-    async def run(self, database: DatabaseState, audit_failed: bool = False) -> ReadinessReport:
+    async def run(
+        self, database: DatabaseState, audit_failed: bool = False, watcher_running: bool = False
+    ) -> ReadinessReport:
         hints: list[Hint] = []
         counts = await _bench_counts(database.db)
         rows = [
-            await self._tmux(hints, counts),
+            await self._tmux(hints, counts, watcher_running),
             await self._sqlite(database, hints),
             self._jsonl(audit_failed, hints),
             self._routing(database.db is not None, counts, hints),
-            self._tailers(),
+            await self._attachments(database.db, counts, hints),
             Subsystem(name="scheduler", status="unavailable", reason=SCHEDULER_MISSING),
             Subsystem(name="process_supervisor", status="unavailable", reason=SUPERVISOR_MISSING),
             self._tokens(),
         ]
         return ReadinessReport(status=aggregate(rows), checked_at=stamp(self.clock.now()), subsystems=rows, hints=hints)
 
-    async def _tmux(self, hints: list[Hint], counts: dict[str, int]) -> Subsystem:
+    async def _tmux(self, hints: list[Hint], counts: dict[str, int], watcher_running: bool) -> Subsystem:
         name = "tmux_discovery"
         probe = await self.tmux.probe()
         if probe.binary is None:
@@ -116,7 +116,8 @@ class ReadinessProbe:
             )
         if counts and counts["agents"] == 0:
             hints.append(make_hint("register_first_agent", name))
-        return Subsystem(name=name, status="ok", detail=f"socket {self.tmux.socket_label}")
+        watching = f", states every {self.settings.watch_seconds:g} s" if watcher_running else ""
+        return Subsystem(name=name, status="ok", detail=f"socket {self.tmux.socket_label}{watching}")
 
     async def _sqlite(self, database: DatabaseState, hints: list[Hint]) -> Subsystem:
         name = "sqlite"
@@ -172,9 +173,35 @@ class ReadinessProbe:
             hint = "enable_first_route"
         return Subsystem(name=name, status="unavailable", reason=ROUTING_MISSING, hint=hint)
 
-    def _tailers(self) -> Subsystem:
-        # No `attach_logs` hint yet: its fix (the attach key and app.log.attach) arrives with the tailers.
-        return Subsystem(name="log_attachment_workers", status="unavailable", reason=TAILERS_MISSING)
+    async def _attachments(self, db: Database | None, counts: dict[str, int], hints: list[Hint]) -> Subsystem:
+        name = "log_attachment_workers"
+        if db is None:
+            return Subsystem(name=name, status="unavailable", reason="database not open")
+        rows = await db.fetchall(
+            "SELECT a.agent_id, a.name, l.reason FROM log_attachments l JOIN agents a USING (agent_id)"
+            " WHERE l.state = 'degraded' ORDER BY +a.name"
+        )
+        for row in rows:
+            hints.append(
+                make_hint(
+                    "attach_logs",
+                    name,
+                    HintTarget(kind="agent", id=row["agent_id"]),
+                    action=f"agents pane (2): select {row['name']}, press l",
+                )
+            )
+        if rows:
+            worst = ", ".join(f"{r['name']}: {r['reason']}" for r in rows[:3])
+            return Subsystem(
+                name=name,
+                status="degraded",
+                hint="attach_logs",
+                reason=f"{len(rows)} log attachment(s) degraded ({worst})",
+            )
+        if counts.get("agents", 0) and not counts.get("attachments_active", 0):
+            hints.append(make_hint("attach_logs", name))
+            return Subsystem(name=name, status="ok", hint="attach_logs", detail="no agent has its log attached")
+        return Subsystem(name=name, status="ok", detail=f"{counts.get('attachments_active', 0)} attached")
 
     def _tokens(self) -> Subsystem:
         found = [
@@ -203,6 +230,7 @@ async def _bench_counts(db: Database | None) -> dict[str, int]:
     row = await db.fetchone(
         "SELECT (SELECT count(*) FROM agents) AS agents,"
         " (SELECT count(*) FROM routes WHERE enabled = 1) AS routes_enabled,"
+        " (SELECT count(*) FROM log_attachments WHERE state = 'active') AS attachments_active,"
         " coalesce((SELECT value FROM settings WHERE key = 'routing_enabled'), 'true') = 'true' AS routing_enabled"
     )
     return {k: int(v) for k, v in dict(row).items()} if row else {}

@@ -7,19 +7,22 @@ concurrent scan requests join the scan already in flight.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+# Imported eagerly on purpose: libtmux reads sys.stdout.encoding at import, which fails once Textual has
+# replaced stdout (a lazy import inside the running TUI crashes).
 import libtmux
 from libtmux import exc as tmux_exc
-from pydantic import BaseModel
 
 from core.clock import Clock, stamp
 from core.errors import BenchError
-from storage.models import Pane
+from storage.models import Model, Pane
 
 _FIELDS = (
     "pane_id",
@@ -32,10 +35,13 @@ _FIELDS = (
     "pane_width",
     "pane_height",
     "pane_dead",
+    "pane_pipe",
+    "window_activity",
 )
 _SEP = "\x1f"  # unit separator: cannot appear in session names or paths typed by people
 PANE_FORMAT = _SEP.join(f"#{{{name}}}" for name in _FIELDS)
 ScanFn = Callable[[], Awaitable[int]]
+SEND_KEYS_LIMIT = 2048  # characters typed with send-keys -l; longer text is pasted
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,8 @@ class TmuxAdapter:
                     width=int(values["pane_width"] or 0),
                     height=int(values["pane_height"] or 0),
                     alive=values["pane_dead"] != "1",
+                    pipe_open=values["pane_pipe"] == "1",
+                    activity=int(values["window_activity"] or 0),
                     first_seen=now,
                     last_seen=now,
                 )
@@ -147,6 +155,86 @@ class TmuxAdapter:
         """Add a pane to the first window of a session; returns its pane id."""
         return await asyncio.to_thread(self._split, session_name, command, cwd)
 
+    def _run(self, *args: str) -> list[str]:
+        """One tmux invocation (several commands may be chained with ";" arguments); stdout lines."""
+        result = self._server().cmd(*args)
+        if result.returncode != 0:
+            detail = " ".join(result.stderr).strip() or "tmux command failed"
+            raise BenchError("tmux_unavailable", f"tmux: {detail}")
+        return list(result.stdout)
+
+    def _capture_many(self, pane_ids: list[str], lines: int) -> dict[str, str]:
+        # All panes in one tmux process: a marker line before each capture splits the output again.
+        marker = f"\x1e{uuid.uuid4().hex}"
+        args: list[str] = []
+        for pane_id in pane_ids:
+            args += ["display-message", "-p", "-t", pane_id, f"{marker} #{{pane_id}}", ";"]
+            args += ["capture-pane", "-p", "-J", "-t", pane_id, "-S", f"-{lines}", ";"]
+        screens: dict[str, list[str]] = {}
+        current: list[str] | None = None
+        for line in self._run(*args[:-1]):
+            if line.startswith(marker):
+                current = screens.setdefault(line[len(marker) + 1 :], [])
+            elif current is not None:
+                current.append(line)
+        return {pane_id: "\n".join(body).rstrip() for pane_id, body in screens.items()}
+
+    async def capture_many(self, pane_ids: list[str], lines: int = 40) -> dict[str, str]:
+        """The last `lines` lines of each pane (wrapped lines joined), by pane id."""
+        if not pane_ids:
+            return {}
+        return await asyncio.to_thread(self._capture_many, pane_ids, lines)
+
+    async def capture(self, pane_id: str, lines: int = 40) -> str:
+        return (await self.capture_many([pane_id], lines)).get(pane_id, "")
+
+    def _send_text(self, pane_id: str, text: str, submit: bool) -> None:
+        enter = [";", "send-keys", "-t", pane_id, "Enter"] if submit else []
+        if "\n" not in text and len(text) <= SEND_KEYS_LIMIT:
+            self._run("send-keys", "-t", pane_id, "-l", "--", text, *enter)
+            return
+        # Long or multi-line text goes through a paste buffer loaded from a private file: tmux refuses commands
+        # longer than about 16 KiB, and a bracketed paste keeps a multi-line prompt from being submitted line by
+        # line.
+        buffer = f"relayboard-{uuid.uuid4().hex[:8]}"
+        fd, name = tempfile.mkstemp(prefix="relayboard-paste-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            self._run(
+                "load-buffer", "-b", buffer, name, ";", "paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id, *enter
+            )
+        finally:
+            os.unlink(name)
+
+    async def send_text(self, pane_id: str, text: str, submit: bool) -> None:
+        """Type `text` into a pane (then Enter when `submit`): short single lines literally with send-keys, the
+        rest as one bracketed paste."""
+        await asyncio.to_thread(self._send_text, pane_id, text, submit)
+
+    async def pipe_pane(self, pane_id: str, shell_command: str | None) -> None:
+        """Start (`-o`: only if none is open) or, with None, stop the pane's output pipe."""
+        args = ["pipe-pane", "-o", "-t", pane_id, shell_command] if shell_command else ["pipe-pane", "-t", pane_id]
+        await asyncio.to_thread(self._run, *args)
+
+    async def respawn(self, pane_id: str, command: str, cwd: str | None, env: dict[str, str]) -> None:
+        env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+        cwd_args = ["-c", cwd] if cwd else []
+        await asyncio.to_thread(self._run, "respawn-pane", "-k", "-t", pane_id, *cwd_args, *env_args, command)
+
+    async def kill_session(self, session_name: str) -> None:
+        await asyncio.to_thread(self._run, "kill-session", "-t", f"={session_name}")
+
+    async def kill_pane(self, pane_id: str) -> None:
+        await asyncio.to_thread(self._run, "kill-pane", "-t", pane_id)
+
+    async def keep_exited_panes(self, session_name: str) -> None:
+        """remain-on-exit: an agent that exits leaves a dead pane behind, so its exit is seen, not lost."""
+        await asyncio.to_thread(self._run, "set-option", "-t", f"={session_name}", "remain-on-exit", "on")
+
+    async def switch_client(self, pane_id: str) -> None:
+        await asyncio.to_thread(self._run, "switch-client", "-t", pane_id)
+
     async def kill_server(self) -> None:
         def kill() -> None:
             server = self._server()
@@ -156,7 +244,7 @@ class TmuxAdapter:
         await asyncio.to_thread(kill)
 
 
-class ScanStatus(BaseModel):
+class ScanStatus(Model):
     scan_id: str
     state: Literal["running", "done", "failed"]
     started_at: str

@@ -19,7 +19,7 @@ MAX_TEXT = 16 * 1024
 class Params(BaseModel):
     """Base for call parameters: unknown keys are an error, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, defer_build=True)
 
 
 def parse(model: type[M], data: Any) -> M:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +29,9 @@ AGENT_COLUMNS = (
     "created_at",
     "updated_at",
     "last_activity_at",
+    "command",
+    "launch_cwd",
+    "launch_env",
 )
 
 
@@ -54,6 +58,7 @@ async def get_name(db: Database | Writer, agent_id: str | None) -> str:
 
 async def insert(w: Writer, agent: Agent) -> None:
     data = agent.model_dump()
+    data["launch_env"] = json.dumps(agent.launch_env)
     cols = ", ".join(AGENT_COLUMNS)
     marks = ", ".join(f":{c}" for c in AGENT_COLUMNS)
     await w.execute(f"INSERT INTO agents ({cols}) VALUES ({marks})", data)
@@ -65,6 +70,12 @@ async def update(w: Writer, agent_id: str, changes: dict[str, Any], now: str) ->
         f"UPDATE agents SET {sets}, version = version + 1, updated_at = :_now WHERE agent_id = :_id",
         {**changes, "_now": now, "_id": agent_id},
     )
+
+
+async def set_observed(w: Writer, agent_id: str, changes: dict[str, Any]) -> None:
+    """What the watcher observed (state, screen hash, activity): no version bump, it is not an edit."""
+    sets = ", ".join(f"{column} = :{column}" for column in changes)
+    await w.execute(f"UPDATE agents SET {sets} WHERE agent_id = :_id", {**changes, "_id": agent_id})
 
 
 async def delete(w: Writer, agent_id: str) -> None:
@@ -82,7 +93,7 @@ async def upsert_panes(w: Writer, socket: str, panes: Iterable[Pane], now: str) 
         " window_index = excluded.window_index, pane_index = excluded.pane_index, pid = excluded.pid,"
         " current_command = excluded.current_command, cwd = excluded.cwd, width = excluded.width,"
         " height = excluded.height, alive = 1, last_seen = excluded.last_seen",
-        [p.model_dump(exclude={"alive", "agent_id"}) for p in seen],
+        [p.model_dump(exclude={"alive", "agent_id", "pipe_open", "activity"}) for p in seen],
     )
     ids = [p.pane_id for p in seen]
     marks = ",".join("?" for _ in ids)

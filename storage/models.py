@@ -43,8 +43,15 @@ PROCESS_STATES: tuple[ProcessState, ...] = (
 )
 
 
-class Row(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class Model(BaseModel):
+    """Base of every Relayboard model. Validators are built on first use, not at import: building ~40 schemas
+    at import time was a fifth of the TUI's start-up."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Row(Model):
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Any:
@@ -66,6 +73,9 @@ class Pane(Row):
     first_seen: str
     last_seen: str
     agent_id: str | None = None
+    # Live-only, from the scan, not stored: whether pipe-pane is open, and tmux's window activity time.
+    pipe_open: bool = False
+    activity: int = 0
 
 
 class Agent(Row):
@@ -88,6 +98,15 @@ class Agent(Row):
     created_at: str
     updated_at: str
     last_activity_at: str | None = None
+    command: str = ""
+    launch_cwd: str = ""
+    launch_env: dict[str, str] = Field(default_factory=dict, exclude=True)  # may hold secrets: left out of responses
+    screen_hash: str = Field(default="", exclude=True)
+
+    @field_validator("launch_env", mode="before")
+    @classmethod
+    def _decode_env(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
     @property
     def role_priority(self) -> int:

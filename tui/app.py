@@ -14,7 +14,6 @@ from core.bench import Bench
 from core.errors import BenchError
 from tui.bridge import BenchChanged, connect
 from tui.commands import relayboard_commands
-from tui.modals.help import HelpModal
 from tui.panes import PANE_BY_ID, PANES
 from tui.screens.agents import AgentsScreen
 from tui.screens.base import PaneScreen
@@ -60,7 +59,7 @@ class RelayboardApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, bench: Bench | BenchOpener, *, refresh_seconds: float = 3.0) -> None:
+    def __init__(self, bench: Bench | BenchOpener, *, refresh_seconds: float = 3.0, watch: bool = False) -> None:
         """`bench` is an open Bench (the CLI) or an async opener the app runs in its own event loop (snapshot
         tests and benchmarks, whose app runs under a fresh `asyncio.run`); an opened bench is closed on exit."""
         super().__init__()
@@ -69,6 +68,7 @@ class RelayboardApp(App[None]):
         self._open_lock = asyncio.Lock()
         self._disconnect: Callable[[], None] | None = connect(bench.bus, self) if isinstance(bench, Bench) else None
         self.refresh_seconds = refresh_seconds
+        self.watch = watch  # run the core's agent watcher (state detection) while the app is open
         self._pending_refresh = False
 
     @property
@@ -89,10 +89,20 @@ class RelayboardApp(App[None]):
         self.theme = "textual-dark"
         if self.refresh_seconds > 0:
             self.set_interval(self.refresh_seconds, self._tick, name="pane-refresh")
+        if self.watch:
+            self.run_worker(self._start_watcher, name="start-watcher", group="watcher")
+
+    async def _start_watcher(self) -> None:
+        try:
+            (await self.get_bench()).watcher.start()
+        except BenchError as exc:
+            self.notify(f"{exc.code}: {exc.message}", severity="error")
 
     async def on_unmount(self) -> None:
         if self._disconnect:
             self._disconnect()
+        if self._bench is not None:
+            await self._bench.watcher.stop()
         if self._opener is not None and self._bench is not None:
             await self._bench.close()
 
@@ -126,6 +136,8 @@ class RelayboardApp(App[None]):
         pane = self._active_pane()
         if pane is None:
             return
+        from tui.modals.help import HelpModal  # Markdown and its parser load only when help is first opened
+
         keys = [(b.key, b.description) for b in pane.BINDINGS if b.description] + GLOBAL_KEYS
         self.push_screen(HelpModal(PANE_BY_ID[pane.PANE_ID].title, pane.HELP, keys))
 

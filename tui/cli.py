@@ -137,7 +137,7 @@ async def _tui(home: Path) -> int:
         print(f"error: {exc.code}: {exc.message}\nrun `relayboard doctor --home {home}` for details", file=sys.stderr)
         return 2
     async with bench:
-        await RelayboardApp(bench, refresh_seconds=bench.ctx.settings.refresh_seconds).run_async()
+        await RelayboardApp(bench, refresh_seconds=bench.ctx.settings.refresh_seconds, watch=True).run_async()
     return 0
 
 
@@ -157,7 +157,7 @@ async def _demo(keep: bool) -> int:
     try:
         print("seeding the demo bench…", file=sys.stderr)
         await seed_demo(bench)
-        await RelayboardApp(bench).run_async()
+        await RelayboardApp(bench, watch=True).run_async()
     finally:
         if not keep:
             await bench.ctx.tmux.kill_server()

@@ -6,7 +6,7 @@ import hashlib
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from core.clock import stamp
 from core.context import Context
@@ -15,7 +15,7 @@ from core.tokens.pricing import cost_usd, price_for
 from core.validation import Params, parse
 from storage import agents as agents_repo
 from storage import tokens as repo
-from storage.models import TokenUsage
+from storage.models import Model, TokenUsage
 
 PERIODS = {"today": None, "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
@@ -37,7 +37,7 @@ class SummaryParams(Params):
     period: Literal["today", "7d", "30d"] = "today"
 
 
-class UsageGroup(BaseModel):
+class UsageGroup(Model):
     key: str
     input_tokens: int
     output_tokens: int
@@ -47,7 +47,7 @@ class UsageGroup(BaseModel):
     priced: bool = True
 
 
-class TokenSummary(BaseModel):
+class TokenSummary(Model):
     period: str
     since: str
     total_tokens: int

@@ -34,7 +34,7 @@ def rows(app: RelayboardApp, selector: str) -> int:
 
 
 async def test_number_keys_switch_every_pane_with_real_data(app: RelayboardApp) -> None:
-    expected_rows = {"agents": ("#agents-table", 5), "queue": ("#queue-table", 5), "routes": ("#routes-table", 3),
+    expected_rows = {"agents": ("#agents-table", 5), "queue": ("#queue-table", 6), "routes": ("#routes-table", 3),
                      "tokens": ("#by-agent", 4), "memory": ("#notes-table", 2)}  # fmt: skip
     async with app.run_test(size=(100, 30)) as pilot:
         for pane in PANES:
@@ -58,7 +58,7 @@ async def test_dashboard_counts_come_from_the_core(app: RelayboardApp) -> None:
         await settle(pilot)
         cards = " ".join(str(w.render()) for w in app.screen.query(".card"))
         assert "Agents: 5" in cards
-        assert "queued 2" in cards and "blocked 2" in cards and "canceled 1" in cards
+        assert "queued 1" in cards and "blocked 2" in cards and "delivered 2" in cards and "canceled 1" in cards
         assert "Panes: 6 (1 not adopted)" in cards
         assert rows(app, "#recent") == 10
 
@@ -95,8 +95,8 @@ async def test_queue_actions_go_through_the_core(app: RelayboardApp) -> None:
         await pilot.press("3")
         await settle(pilot)
         table = app.screen.query_one("#queue-table", BenchTable)
-        # Row 2 is the message awaiting approval (order: queued, queued, blocked, blocked, canceled).
-        table.move_cursor(row=2)
+        # Row 1 is the message awaiting approval (order: queued, blocked, blocked, delivered, delivered, canceled).
+        table.move_cursor(row=1)
         blocked_id = table.selected_key
         await pilot.press("a")
         await settle(pilot)

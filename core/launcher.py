@@ -1,0 +1,215 @@
+"""Managed agents: launched by Relayboard from a preset or a policy-checked command, each in its own tmux
+session (`rb-<name>`) on the configured socket, so they outlive the TUI and a dropped SSH link."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any, Literal
+
+from pydantic import Field
+
+from core.agents import Agents, InputRole
+from core.context import Context
+from core.errors import BenchError
+from core.security import PolicyViolation, check_command, check_directory, check_env
+from core.validation import Label, Name, Params, parse
+from storage import agents as repo
+from storage.models import Agent, AgentKind, Pane
+
+SESSION_PREFIX = "rb-"
+KIND_BY_PRESET: dict[str, AgentKind] = {"claude": "claude", "codex": "codex", "shell": "shell"}
+
+
+class LaunchParams(Params):
+    name: Name
+    preset: Literal["claude", "codex", "shell", "custom"] = "shell"
+    command: str | None = Field(default=None, max_length=4096, description="required for the custom preset")
+    cwd: str = Field(min_length=1, max_length=4096)
+    env: dict[str, str] = Field(default_factory=dict, max_length=64)
+    role: InputRole = "worker"
+    capability: Label = ""
+    label: Label = ""
+    project_path: Label = ""
+
+
+class AgentIdParams(Params):
+    agent_id: str = Field(min_length=1, max_length=64)
+
+
+def session_name(agent_name: str) -> str:
+    return f"{SESSION_PREFIX}{agent_name}"
+
+
+class Launcher:
+    def __init__(self, ctx: Context, agents: Agents) -> None:
+        self.ctx = ctx
+        self.agents = agents
+
+    def _command(self, p: LaunchParams) -> tuple[str, AgentKind]:
+        settings = self.ctx.settings
+        try:
+            if p.preset == "custom":
+                if not p.command:
+                    raise BenchError("validation_failed", "the custom preset needs a command", field="command")
+                check_command(
+                    p.command,
+                    allow_shells=settings.allow_shell_commands,
+                    allowlist=frozenset(settings.command_allowlist),
+                )
+                return p.command, "other"
+            if p.command:
+                raise BenchError("validation_failed", "command is only for the custom preset", field="command")
+            if p.preset not in settings.presets:
+                raise BenchError("config_invalid", f"preset {p.preset} is not configured", field="presets")
+            return settings.presets[p.preset], KIND_BY_PRESET[p.preset]
+        except PolicyViolation as exc:
+            raise BenchError("policy_denied", str(exc), field="command", details={"reason": str(exc)}) from None
+
+    def _env(self, env: dict[str, str]) -> dict[str, str]:
+        try:
+            check_env(env)
+        except PolicyViolation as exc:
+            raise BenchError("policy_denied", str(exc), field="env", details={"reason": str(exc)}) from None
+        extra = [str(p) for p in self.ctx.settings.agent_path]
+        if extra and "PATH" not in env:
+            env = {**env, "PATH": os.pathsep.join([*extra, os.environ.get("PATH", "")])}
+        return env
+
+    async def launch(self, params: dict[str, Any]) -> Agent:
+        p = parse(LaunchParams, params)
+        command, kind = self._command(p)
+        try:
+            cwd = str(check_directory(p.cwd))
+        except PolicyViolation as exc:
+            raise BenchError("policy_denied", str(exc), field="cwd", details={"reason": str(exc)}) from None
+        env = self._env(p.env)
+        if await repo.get_by_name(self.ctx.db, p.name):
+            raise BenchError("validation_failed", f"an agent named {p.name!r} exists", field="name")
+        session = session_name(p.name)
+        pane_id = await self.ctx.tmux.new_session(session, command, cwd, env)
+        await self.ctx.tmux.keep_exited_panes(session)
+        live = await self.agents.refresh()
+        pane = live.get(pane_id)
+        if pane is None:
+            raise BenchError("tmux_unavailable", f"the new session {session} vanished right after it started")
+        now = self.ctx.now()
+        agent = Agent(
+            agent_id=uuid.uuid4().hex[:12],
+            name=p.name,
+            role=p.role,
+            capability=p.capability,
+            kind=kind,
+            label=p.label,
+            project_path=p.project_path,
+            socket=self.ctx.tmux.socket_label,
+            pane_id=pane.pane_id,
+            session_name=pane.session_name,
+            window_index=pane.window_index,
+            pane_index=pane.pane_index,
+            managed=True,
+            command=command,
+            launch_cwd=cwd,
+            launch_env=p.env,
+            created_at=now,
+            updated_at=now,
+            last_activity_at=now,
+        )
+        async with self.ctx.db.write() as w:
+            await repo.insert(w, agent)
+            # Env values can be secrets: the audit records their names only.
+            event = await self.ctx.recorder.stage(
+                w,
+                "agent_launched",
+                f"launched {p.name} ({p.preset}) in {session}",
+                {"preset": p.preset, "command": command, "env_names": sorted(p.env)},
+                agent_id=agent.agent_id,
+            )
+        self.ctx.recorder.committed(event, topic="agents")
+        return agent
+
+    async def restart(self, params: dict[str, Any]) -> Agent:
+        agent = await self.agents.get(parse(AgentIdParams, params).agent_id)
+        if not agent.managed or not agent.command:
+            raise BenchError(
+                "conflict", f"{agent.name} was adopted, not launched: Relayboard does not know how to restart it"
+            )
+        live = await self.agents.refresh()
+        pane = live.get(agent.pane_id or "")
+        if pane is None:
+            # The session is gone (killed or the server restarted): start it again under the same name.
+            pane_id = await self.ctx.tmux.new_session(
+                session_name(agent.name), agent.command, agent.launch_cwd, self._env(agent.launch_env)
+            )
+            await self.ctx.tmux.keep_exited_panes(session_name(agent.name))
+            pane = (await self.agents.refresh()).get(pane_id)
+        else:
+            await self.ctx.tmux.respawn(pane.pane_id, agent.command, agent.launch_cwd, self._env(agent.launch_env))
+        if pane is None:
+            raise BenchError("tmux_unavailable", f"could not restart {agent.name}")
+        return await self._relink(
+            agent,
+            pane.pane_id,
+            pane.session_name,
+            pane.window_index,
+            pane.pane_index,
+            "agent_restarted",
+            f"restarted {agent.name}",
+        )
+
+    async def kill(self, params: dict[str, Any]) -> Agent:
+        """Stop the agent's process: a managed agent's whole session, an adopted agent's pane. The agent row
+        stays (state exited), so a managed agent can be restarted and its history kept."""
+        agent = await self.agents.get(parse(AgentIdParams, params).agent_id)
+        live = await self.agents.refresh()
+        pane = live.get(agent.pane_id or "")
+        if pane is not None:
+            if agent.managed:
+                await self.ctx.tmux.kill_session(pane.session_name)
+            else:
+                await self.ctx.tmux.kill_pane(pane.pane_id)
+        await self.agents.refresh()
+        async with self.ctx.db.write() as w:
+            await repo.update(
+                w, agent.agent_id, {"state": "exited", "state_reason": "killed by the operator"}, self.ctx.now()
+            )
+            event = await self.ctx.recorder.stage(
+                w, "agent_killed", f"killed {agent.name}", {"managed": agent.managed}, agent_id=agent.agent_id
+            )
+        self.ctx.recorder.committed(event, topic="agents")
+        return await self.agents.get(agent.agent_id)
+
+    async def _relink(
+        self, agent: Agent, pane_id: str, session: str, window: int, index: int, event_type: str, summary: str
+    ) -> Agent:
+        changes = {
+            "pane_id": pane_id,
+            "session_name": session,
+            "window_index": window,
+            "pane_index": index,
+            "state": "unknown",
+            "state_reason": "just (re)started",
+        }
+        async with self.ctx.db.write() as w:
+            await repo.update(w, agent.agent_id, changes, self.ctx.now())
+            event = await self.ctx.recorder.stage(w, event_type, summary, {"pane_id": pane_id}, agent_id=agent.agent_id)
+        self.ctx.recorder.committed(event, topic="agents")
+        return await self.agents.get(agent.agent_id)
+
+    async def relink_managed(self, agents: list[Agent], live: dict[str, Pane]) -> None:
+        """After a restart of Relayboard, find managed agents whose pane id no longer matches by their session."""
+        by_session = {p.session_name: p for p in live.values() if p.window_index == 0 and p.pane_index == 0}
+        for agent in agents:
+            if not agent.managed or agent.pane_id in live:
+                continue
+            pane = by_session.get(session_name(agent.name))
+            if pane is not None:
+                await self._relink(
+                    agent,
+                    pane.pane_id,
+                    pane.session_name,
+                    pane.window_index,
+                    pane.pane_index,
+                    "agent_relinked",
+                    f"re-linked {agent.name} to {pane.pane_id}",
+                )

@@ -1,0 +1,119 @@
+"""The agent watcher: every few seconds, one batched tmux scan, one batched capture of the panes whose window
+showed activity, state detection by rules, and log-attachment health. Only changes are written and published,
+so an idle bench costs one `list-panes` per tick."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+
+from core.agent_state import RuleSet, Signals, detect, rules_from
+from core.agents import Agents
+from core.context import Context
+from core.errors import BenchError
+from core.launcher import Launcher
+from core.logs import Logs
+from storage import agents as repo
+from storage.models import Agent
+
+log = logging.getLogger(__name__)
+CAPTURE_LINES = 40
+
+
+class AgentWatcher:
+    def __init__(self, ctx: Context, agents: Agents, launcher: Launcher, logs: Logs) -> None:
+        self.ctx = ctx
+        self.agents = agents
+        self.launcher = launcher
+        self.logs = logs
+        self.rules: RuleSet = rules_from(ctx.settings.rules_file)
+        self._activity: dict[str, int] = {}  # pane id -> window_activity at the last capture
+        self._task: asyncio.Task[None] | None = None
+        self.last_error = ""
+
+    async def tick(self) -> int:
+        """One look at every agent; returns how many agents changed state."""
+        try:
+            live = await self.agents.refresh()
+        except BenchError as exc:
+            self.last_error = exc.message
+            live = {}
+        else:
+            self.last_error = ""
+        rows = await self.ctx.db.fetchall("SELECT * FROM agents WHERE socket = ?", (self.ctx.tmux.socket_label,))
+        agents = [Agent.from_row(r) for r in rows]
+        if live:
+            await self.launcher.relink_managed(agents, live)
+        stale = [
+            a
+            for a in agents
+            if (p := live.get(a.pane_id or ""))
+            and p.alive
+            and (self._activity.get(p.pane_id) != p.activity or not a.screen_hash)
+        ]
+        screens = await self.ctx.tmux.capture_many([a.pane_id or "" for a in stale], CAPTURE_LINES) if stale else {}
+        changed = 0
+        updates: list[tuple[str, dict[str, object]]] = []
+        now = self.ctx.now()
+        for agent in agents:
+            pane = live.get(agent.pane_id or "")
+            screen = screens.get(agent.pane_id or "")
+            digest = hashlib.sha1(screen.encode(), usedforsecurity=False).hexdigest() if screen is not None else ""
+            moved = screen is not None and digest != agent.screen_hash
+            if pane is None and not live and self.last_error:
+                continue  # tmux itself is unreachable: readiness says so; keep the last known states
+            verdict = detect(
+                Signals(
+                    kind=agent.kind,
+                    dead=pane is None or not pane.alive,
+                    command=pane.current_command if pane else "",
+                    screen=screen if screen is not None else "",
+                    changed=moved,
+                ),
+                self.rules,
+            )
+            if screen is None and pane is not None and pane.alive and agent.state != "unknown":
+                continue  # nothing new on screen: the last verdict still holds
+            change: dict[str, object] = {}
+            if (verdict.state, verdict.why) != (agent.state, agent.state_reason):
+                change |= {"state": verdict.state, "state_reason": verdict.why}
+            if moved:
+                change |= {"screen_hash": digest, "last_activity_at": now}
+            if change:
+                updates.append((agent.agent_id, change))
+                changed += "state" in change
+            if pane is not None and screen is not None:
+                self._activity[pane.pane_id] = pane.activity
+        if updates:
+            async with self.ctx.db.write() as w:
+                for agent_id, change in updates:
+                    await repo.set_observed(w, agent_id, change)
+        if changed:
+            self.ctx.bus.publish_topic("agents")
+        await self.logs.check(agents, live)
+        return changed
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="relayboard-agent-watcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("agent watcher tick failed")
+            await asyncio.sleep(self.ctx.settings.watch_seconds)
