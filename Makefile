@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint tmux screenshots bench clean
+.PHONY: run test lint tmux node agents screenshots bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Relayboard needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -23,6 +23,14 @@ tmux:
 	@command -v tmux >/dev/null || { echo "installing tmux"; $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq tmux; }
 
+node:
+	@command -v npm >/dev/null || { echo "installing Node.js and npm"; $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+
+# The real agent CLIs (Claude Code, Codex) that the end-to-end tests drive, pinned, into .agents/ (git-ignored).
+agents: node
+	tools/agents.sh
+
 run: $(VENV)/.installed tmux
 	$(BIN)/relayboard demo
 
@@ -30,7 +38,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(VENV)/.dev-installed tmux lint
+test: $(VENV)/.dev-installed tmux agents lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
 screenshots: $(VENV)/.dev-installed tmux

@@ -52,24 +52,33 @@ async def drive(app, marks: dict[str, float], want_data: bool) -> None:  # type:
 
 
 async def run_ours(args, marks: dict[str, float]) -> None:  # type: ignore[no-untyped-def]
-    from datetime import datetime
+    """Start the way `relayboard --home DIR` does (tui/cli.py `_tui`): libtmux first, the app with an opener,
+    the core loaded and the bench opened in a thread after the first frame."""
+    import asyncio
+    import importlib
     from pathlib import Path
 
-    from core.bench import Bench
-    from core.clock import FixedClock
-    from core.config import Settings
+    import libtmux  # noqa: F401
+
     from tui.app import RelayboardApp
 
     home = Path(args.home)
-    settings = Settings(tmux_socket=args.socket, claude_home=home / "claude", codex_home=home / "codex")
-    clock = FixedClock(datetime.fromisoformat(args.end)) if args.end else None
-    bench = await Bench.open(home, settings=settings, clock=clock, surface="tui")
-    marks["opened"] = time.perf_counter()
-    try:
-        # No periodic refresh: a tick must not restart (and so hide) the first load.
-        await drive(RelayboardApp(bench, refresh_seconds=0), marks, want_data=True)
-    finally:
-        await bench.close()
+
+    async def open_bench():  # type: ignore[no-untyped-def]
+        bench_module = await asyncio.to_thread(importlib.import_module, "core.bench")
+        from datetime import datetime
+
+        from core.clock import FixedClock
+        from core.config import Settings
+
+        settings = Settings(tmux_socket=args.socket, claude_home=home / "claude", codex_home=home / "codex")
+        clock = FixedClock(datetime.fromisoformat(args.end)) if args.end else None
+        bench = await bench_module.Bench.open(home, settings=settings, clock=clock, surface="tui")
+        marks["opened"] = time.perf_counter()
+        return bench
+
+    # No periodic refresh: a tick must not restart (and so hide) the first load.
+    await drive(RelayboardApp(open_bench, refresh_seconds=0), marks, want_data=True)
 
 
 def bare_app(load):  # type: ignore[no-untyped-def]

@@ -8,13 +8,13 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import BenchError
+from core.home import HOME_ENV as HOME_ENV
+from core.home import resolve_home as resolve_home
 
 CONFIG_ENV = "RELAYBOARD_CONFIG"
-HOME_ENV = "RELAYBOARD_HOME"
 
 
 class Settings(BaseModel):
@@ -39,16 +39,6 @@ class Settings(BaseModel):
     command_allowlist: list[str] = Field(default_factory=list, description="if set, custom commands must be one of")
     allow_shell_commands: bool = False
     rules_file: Path | None = Field(default=None, description="agent state rules (default: the shipped ones)")
-
-
-def resolve_home(cli_value: str | os.PathLike[str] | None) -> Path:
-    """`--home`, else `$RELAYBOARD_HOME`, else the platform data dir."""
-    if cli_value:
-        return Path(cli_value).expanduser()
-    env = os.environ.get(HOME_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("relayboard", appauthor=False))
 
 
 def load_settings(home: Path) -> Settings:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from core.bench import Bench
 from core.errors import BenchError
 from tui.bridge import BenchChanged, connect
 from tui.commands import relayboard_commands
@@ -26,6 +25,12 @@ from tui.screens.schedules import SchedulesScreen
 from tui.screens.terminals import TerminalsScreen
 from tui.screens.tokens import TokensScreen
 
+if TYPE_CHECKING:
+    from core.bench import Bench
+
+    BenchOpener = Callable[[], Awaitable[Bench]]
+
+
 SCREENS_BY_PANE: dict[str, type[PaneScreen]] = {
     "dashboard": DashboardScreen,
     "agents": AgentsScreen,
@@ -37,7 +42,6 @@ SCREENS_BY_PANE: dict[str, type[PaneScreen]] = {
     "devservers": DevServersScreen,
     "schedules": SchedulesScreen,
 }
-BenchOpener = Callable[[], Awaitable[Bench]]
 GLOBAL_KEYS = [
     ("1-9", "switch pane"),
     ("?", "help for this pane"),
@@ -59,15 +63,25 @@ class RelayboardApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, bench: Bench | BenchOpener, *, refresh_seconds: float = 3.0, watch: bool = False) -> None:
+    def __init__(
+        self,
+        bench: Bench | BenchOpener,
+        *,
+        refresh_seconds: float | None = 3.0,
+        watch: bool = False,
+        exit_on_open_failure: bool = False,
+    ) -> None:
         """`bench` is an open Bench (the CLI) or an async opener the app runs in its own event loop (snapshot
         tests and benchmarks, whose app runs under a fresh `asyncio.run`); an opened bench is closed on exit."""
         super().__init__()
-        self._bench = bench if isinstance(bench, Bench) else None
-        self._opener = None if isinstance(bench, Bench) else bench
+        # An opener is a plain callable; a Bench is not. (Bench is not imported here: the TUI paints its first
+        # frame before the core and pydantic are loaded.)
+        self._opener: BenchOpener | None = bench if callable(bench) else None
+        self._bench: Bench | None = None if callable(bench) else bench
         self._open_lock = asyncio.Lock()
-        self._disconnect: Callable[[], None] | None = connect(bench.bus, self) if isinstance(bench, Bench) else None
-        self.refresh_seconds = refresh_seconds
+        self._disconnect: Callable[[], None] | None = connect(self._bench.bus, self) if self._bench else None
+        self.refresh_seconds = refresh_seconds  # None: take it from the bench's settings once it is open
+        self.exit_on_open_failure = exit_on_open_failure
         self.watch = watch  # run the core's agent watcher (state detection) while the app is open
         self._pending_refresh = False
 
@@ -81,16 +95,30 @@ class RelayboardApp(App[None]):
         """The bench, opened on first use when the app was given an opener."""
         async with self._open_lock:
             if self._bench is None and self._opener is not None:
-                self._bench = await self._opener()
+                try:
+                    self._bench = await self._opener()
+                except BenchError as exc:
+                    if self.exit_on_open_failure:
+                        self.exit(
+                            return_code=2,
+                            message=f"error: {exc.code}: {exc.message}\nrun `relayboard doctor` for details",
+                        )
+                    raise
                 self._disconnect = connect(self._bench.bus, self)
+                if self.refresh_seconds is None:
+                    self._arm_refresh(self._bench.ctx.settings.refresh_seconds)
         return self.bench
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
-        if self.refresh_seconds > 0:
-            self.set_interval(self.refresh_seconds, self._tick, name="pane-refresh")
+        if self.refresh_seconds:
+            self._arm_refresh(self.refresh_seconds)
         if self.watch:
             self.run_worker(self._start_watcher, name="start-watcher", group="watcher")
+
+    def _arm_refresh(self, seconds: float) -> None:
+        if seconds > 0:
+            self.set_interval(seconds, self._tick, name="pane-refresh")
 
     async def _start_watcher(self) -> None:
         try:

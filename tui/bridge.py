@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from core.audit import EventBus, Notice
+if TYPE_CHECKING:
+    from core.audit import EventBus, Notice
 
 
 class BenchChanged(Message):

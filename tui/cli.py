@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import shutil
@@ -14,13 +15,14 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.bench import Bench, diagnose
-from core.calls import envelope, failure, ok
-from core.config import Settings, load_settings, resolve_home
 from core.errors import BenchError
-from core.readiness import ReadinessReport
+from core.home import resolve_home
+
+if TYPE_CHECKING:
+    from core.bench import Bench
+    from core.readiness import ReadinessReport
 
 EXIT_BY_STATUS = {"ready": 0, "degraded": 1, "unavailable": 2}
 SYMBOL = {"ok": "ok  ", "degraded": "WARN", "unavailable": "DOWN"}
@@ -74,6 +76,9 @@ def _print_report(report: ReadinessReport) -> None:
 
 
 async def _doctor(home: Path, as_json: bool) -> int:
+    from core.bench import diagnose
+    from core.calls import failure, ok
+
     try:
         report = await diagnose(home)
     except BenchError as exc:
@@ -87,6 +92,9 @@ async def _doctor(home: Path, as_json: bool) -> int:
 
 
 async def _call(home: Path, method: str, raw: str) -> int:
+    from core.bench import Bench
+    from core.calls import envelope, failure
+
     try:
         params: Any = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -109,6 +117,8 @@ async def _call(home: Path, method: str, raw: str) -> int:
 
 
 async def _transfer(home: Path, command: str, file: Path) -> int:
+    from core.bench import Bench
+
     try:
         bench = await Bench.open(home, surface="cli")
     except BenchError as exc:
@@ -129,19 +139,24 @@ async def _transfer(home: Path, command: str, file: Path) -> int:
 
 
 async def _tui(home: Path) -> int:
+    # libtmux reads sys.stdout.encoding when imported, which fails once Textual has taken stdout: import it
+    # first. Everything else of the core loads in the opener, after the first frame is painted.
+    import libtmux  # noqa: F401
+
     from tui.app import RelayboardApp
 
-    try:
-        bench = await Bench.open(home, surface="tui")
-    except BenchError as exc:
-        print(f"error: {exc.code}: {exc.message}\nrun `relayboard doctor --home {home}` for details", file=sys.stderr)
-        return 2
-    async with bench:
-        await RelayboardApp(bench, refresh_seconds=bench.ctx.settings.refresh_seconds, watch=True).run_async()
-    return 0
+    async def open_bench() -> Bench:
+        bench_module = await asyncio.to_thread(importlib.import_module, "core.bench")
+        return await bench_module.Bench.open(home, surface="tui")
+
+    app = RelayboardApp(open_bench, refresh_seconds=None, watch=True, exit_on_open_failure=True)
+    await app.run_async()
+    return app.return_code or 0
 
 
 async def _demo(keep: bool) -> int:
+    from core.bench import Bench
+    from core.config import Settings
     from core.demo import seed_demo
     from tui.app import RelayboardApp
 
@@ -176,11 +191,6 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_demo(args.keep))
     home = resolve_home(getattr(args, "home", None))
     _setup_logging(home)
-    try:
-        load_settings(home)
-    except BenchError as exc:
-        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
-        return 2
     if command == "doctor":
         return asyncio.run(_doctor(home, args.json))
     if command == "call":

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from rich.text import Text
 from textual.app import ComposeResult
 
-from core.lists import ListResult
-from storage.models import Process
 from tui.screens.base import PaneScreen
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.empty_state import EmptyState
+
+if TYPE_CHECKING:
+    from core.lists import ListResult
+    from storage.models import Process
+
 
 STATE_STYLE = {
     "running": "green",

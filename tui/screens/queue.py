@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from core.lists import ListResult
-from storage.models import QueueMessage
 from tui.screens.base import PaneScreen
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.empty_state import EmptyState
+
+if TYPE_CHECKING:
+    from core.lists import ListResult
+    from storage.models import QueueMessage
+
 
 STATE_STYLE = {"queued": "cyan", "blocked": "yellow", "delivered": "green", "canceled": "dim", "failed": "red"}
 DELAY_MS = 15 * 60 * 1000

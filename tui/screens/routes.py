@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from core.lists import ListResult
-from storage.models import Route
 from tui.screens.base import PaneScreen
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.empty_state import EmptyState
 
-RoutesSnapshot = tuple[ListResult[Route], dict[str, str], bool]
+if TYPE_CHECKING:
+    from storage.models import Route
+
+
+RoutesSnapshot = "tuple[ListResult[Route], dict[str, str], bool]"
 
 
 class RoutesScreen(PaneScreen):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 
-from core.lists import ListResult
-from storage.models import Schedule
 from tui.screens.base import PaneScreen
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.empty_state import EmptyState
+
+if TYPE_CHECKING:
+    from core.lists import ListResult
+    from storage.models import Schedule
+
 
 DAYS = "MTWTFSS"
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from core.tokens import TokenSummary, UsageGroup
 from tui.screens.base import PaneScreen
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.empty_state import EmptyState
+
+if TYPE_CHECKING:
+    from core.tokens import TokenSummary, UsageGroup
+
 
 PERIODS = ("today", "7d", "30d")
 

@@ -6,11 +6,15 @@ clipped on a small terminal. Empty (hidden) when everything this pane depends on
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
-from core.hints import Hint
-from core.readiness import ReadinessReport
+if TYPE_CHECKING:
+    from core.hints import Hint
+    from core.readiness import ReadinessReport
+
 
 STATUS_STYLE = {"degraded": ("!", "yellow"), "unavailable": ("x", "red")}
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "action_required": "bold red"}
