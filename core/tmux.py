@@ -230,7 +230,7 @@ class TmuxAdapter:
 
     async def keep_exited_panes(self, session_name: str) -> None:
         """remain-on-exit: an agent that exits leaves a dead pane behind, so its exit is seen, not lost."""
-        await asyncio.to_thread(self._run, "set-option", "-t", f"={session_name}", "remain-on-exit", "on")
+        await asyncio.to_thread(self._run, "set-option", "-w", "-t", f"={session_name}:", "remain-on-exit", "on")
 
     async def switch_client(self, pane_id: str) -> None:
         await asyncio.to_thread(self._run, "switch-client", "-t", pane_id)

@@ -20,6 +20,7 @@ from storage.models import Agent
 
 log = logging.getLogger(__name__)
 CAPTURE_LINES = 40
+TRANSIENT = frozenset({"working", "unknown"})
 
 
 class AgentWatcher:
@@ -46,12 +47,15 @@ class AgentWatcher:
         agents = [Agent.from_row(r) for r in rows]
         if live:
             await self.launcher.relink_managed(agents, live)
+        # Capture a pane when its window showed activity since the last look, or while its agent is in a
+        # transient state: tmux's activity clock has one-second steps, so the last frame of a burst of output
+        # can land in the same second as the previous look.
         stale = [
             a
             for a in agents
             if (p := live.get(a.pane_id or ""))
             and p.alive
-            and (self._activity.get(p.pane_id) != p.activity or not a.screen_hash)
+            and (self._activity.get(p.pane_id) != p.activity or not a.screen_hash or a.state in TRANSIENT)
         ]
         screens = await self.ctx.tmux.capture_many([a.pane_id or "" for a in stale], CAPTURE_LINES) if stale else {}
         changed = 0
