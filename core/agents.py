@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from typing import Annotated, Any
 
@@ -36,6 +37,8 @@ AGENT_LIST = ListSpec(
     filters=frozenset({"role", "state", "kind", "name", "managed", "session_name"}),
     tiebreak=("name",),
 )
+PANE_SEEN_SECONDS = 30.0
+PREVIEW_PANE_AGE = 5.0  # a preview may use a scan this old to find its pane
 KIND_BY_COMMAND = {
     "claude": "claude",
     "codex": "codex",
@@ -118,15 +121,24 @@ class Agents:
         self.ctx = ctx
         self.scanner = PaneScanner(self._scan_once, ctx.clock)
         self.live: dict[str, Pane] = {}  # pane id -> pane, as the last scan saw it (with live-only fields)
+        self._live_at = 0.0  # monotonic time of that scan
+        self._written: tuple[frozenset[tuple[object, ...]], float] = (frozenset(), 0.0)
 
     # -- panes -------------------------------------------------------------------------------------------
     async def _scan_once(self) -> int:
         now = self.ctx.now()
         panes = await self.ctx.tmux.list_panes(now)
         before = {(p.pane_id, p.alive, p.current_command) for p in self.live.values()}
-        async with self.ctx.db.write() as w:
-            await repo.upsert_panes(w, self.ctx.tmux.socket_label, panes, now)
+        # Write only what changed (or, at least every PANE_SEEN_SECONDS, to move last_seen): an idle bench
+        # scanned every two seconds should not be a stream of identical write transactions.
+        shape = frozenset(tuple(p.model_dump(exclude={"first_seen", "last_seen", "activity"}).values()) for p in panes)
+        written, written_at = self._written
+        if shape != written or time.monotonic() - written_at > PANE_SEEN_SECONDS:
+            async with self.ctx.db.write() as w:
+                await repo.upsert_panes(w, self.ctx.tmux.socket_label, panes, now)
+            self._written = (shape, time.monotonic())
         self.live = {p.pane_id: p for p in panes}
+        self._live_at = time.monotonic()
         if {(p.pane_id, p.alive, p.current_command) for p in panes} != before:
             self.ctx.bus.publish_topic("panes")
         return len(panes)
@@ -139,10 +151,14 @@ class Agents:
             raise BenchError("tmux_unavailable", status.error or "tmux is not reachable")
         return self.live
 
-    async def live_pane(self, agent: Agent) -> Pane | None:
+    async def live_pane(self, agent: Agent, max_age: float | None = None) -> Pane | None:
+        """The agent's pane now; with `max_age`, the last scan's view when it is at most that many seconds old
+        (previews), otherwise a fresh scan (typing, killing: decisions that need the truth)."""
         if agent.socket not in (None, self.ctx.tmux.socket_label):
             return None
-        return (await self.refresh()).get(agent.pane_id or "")
+        fresh = max_age is not None and self.live and time.monotonic() - self._live_at <= max_age
+        live = self.live if fresh else await self.refresh()
+        return live.get(agent.pane_id or "")
 
     async def scan(self, params: dict[str, Any] | None = None) -> ScanStatus:
         p = parse(ScanParams, params)
@@ -166,7 +182,7 @@ class Agents:
         """The agent's screen as text (last `lines` lines), for previews and scripts."""
         p = parse(CaptureParams, params)
         agent = await self.get(p.agent_id)
-        pane = await self.live_pane(agent)
+        pane = await self.live_pane(agent, max_age=PREVIEW_PANE_AGE)
         if pane is None:
             raise BenchError("pane_not_found", f"{agent.name}'s pane is gone", details={"pane_id": agent.pane_id})
         screen = await self.ctx.tmux.capture(pane.pane_id, p.lines)

@@ -141,8 +141,11 @@ class Bench:
             state, audit_failed=self.ctx.recorder.jsonl_failed, watcher_running=self.watcher.running
         )
 
-    async def dashboard(self, params: dict[str, Any] | None = None) -> Dashboard:
-        report = await self.readiness()
+    async def dashboard(
+        self, params: dict[str, Any] | None = None, *, readiness: ReadinessReport | None = None
+    ) -> Dashboard:
+        """`readiness`: a report the caller just made (the TUI has one per refresh), so it is not probed twice."""
+        report = readiness or await self.readiness()
         return await build_dashboard(self.ctx, report.hints, params)
 
     async def export_bench(self, target: Path) -> dict[str, int]:

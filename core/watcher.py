@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 
 from core.agent_state import RuleSet, Signals, detect, rules_from
 from core.agents import Agents
@@ -20,7 +21,6 @@ from storage.models import Agent
 
 log = logging.getLogger(__name__)
 CAPTURE_LINES = 40
-TRANSIENT = frozenset({"working", "unknown"})
 
 
 class AgentWatcher:
@@ -30,7 +30,7 @@ class AgentWatcher:
         self.launcher = launcher
         self.logs = logs
         self.rules: RuleSet = rules_from(ctx.settings.rules_file)
-        self._activity: dict[str, int] = {}  # pane id -> window_activity at the last capture
+        self._captured: dict[str, int] = {}  # pane id -> wall-clock second of its last capture
         self._task: asyncio.Task[None] | None = None
         self.last_error = ""
 
@@ -47,16 +47,17 @@ class AgentWatcher:
         agents = [Agent.from_row(r) for r in rows]
         if live:
             await self.launcher.relink_managed(agents, live)
-        # Capture a pane when its window showed activity since the last look, or while its agent is in a
-        # transient state: tmux's activity clock has one-second steps, so the last frame of a burst of output
-        # can land in the same second as the previous look.
+        # Capture a pane when its window showed activity in or after the second of the last capture. tmux's
+        # activity clock has one-second steps, so output in the same second as a capture may have come after
+        # it: such a pane is looked at once more on the next tick, and then not again until it moves.
         stale = [
             a
             for a in agents
             if (p := live.get(a.pane_id or ""))
             and p.alive
-            and (self._activity.get(p.pane_id) != p.activity or not a.screen_hash or a.state in TRANSIENT)
+            and (p.activity >= self._captured.get(p.pane_id, -1) or not a.screen_hash)
         ]
+        captured_second = int(time.time())
         screens = await self.ctx.tmux.capture_many([a.pane_id or "" for a in stale], CAPTURE_LINES) if stale else {}
         changed = 0
         updates: list[tuple[str, dict[str, object]]] = []
@@ -89,7 +90,7 @@ class AgentWatcher:
                 updates.append((agent.agent_id, change))
                 changed += "state" in change
             if pane is not None and screen is not None:
-                self._activity[pane.pane_id] = pane.activity
+                self._captured[pane.pane_id] = captured_second
         if updates:
             async with self.ctx.db.write() as w:
                 for agent_id, change in updates:

@@ -20,6 +20,7 @@ from tui.widgets.readiness_banner import ReadinessBanner
 
 if TYPE_CHECKING:
     from core.bench import Bench
+    from core.readiness import ReadinessReport
     from tui.app import RelayboardApp
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class PaneScreen(Screen[None]):
     HELP: ClassVar[str] = ""
     BINDINGS: ClassVar[list[Binding]] = []
     AUTO_FOCUS = "DataTable"
+    readiness: ReadinessReport | None = None  # the report of the refresh in progress, for `load`
 
     def compose(self) -> ComposeResult:
         yield PaneTabs(self.PANE_ID)
@@ -63,7 +65,7 @@ class PaneScreen(Screen[None]):
     async def _refresh(self) -> None:
         try:
             bench = await self.relayboard.get_bench()
-            report = await bench.readiness()
+            report = self.readiness = await bench.readiness()
             data = await self.load()
         except BenchError as exc:
             self.notify(f"{exc.code}: {exc.message}", severity="error", title="Relayboard")

@@ -52,7 +52,7 @@ It refreshes when the core records a change and every few seconds while it is vi
         )
 
     async def load(self) -> Dashboard:
-        return await self.bench.dashboard()
+        return await self.bench.dashboard(readiness=self.readiness)
 
     def show(self, data: Dashboard) -> None:
         c = data.counts

@@ -12,21 +12,33 @@ class BenchTable(DataTable[str | Text]):
     def __init__(self, columns: Sequence[str], **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self._columns = columns
+        self._shown: list[tuple[str, tuple[str | Text, ...]]] = []
 
     def on_mount(self) -> None:
         self.add_columns(*self._columns)
 
     def replace_rows(self, rows: Iterable[tuple[str, Sequence[str | Text]]]) -> int:
-        """Rows are (key, cells). Keeps the cursor on the same key when it is still there."""
+        """Rows are (key, cells). Redraws as little as it can: nothing when the snapshot is unchanged, only the
+        changed cells when the same rows come back in the same order (the common refresh), else a rebuild that
+        keeps the cursor on the same key when it is still there."""
+        new = [(key, tuple(cells)) for key, cells in rows]
+        if new == self._shown:
+            return len(new)
+        if [key for key, _ in new] == [key for key, _ in self._shown]:
+            for row, ((_key, cells), (_, old)) in enumerate(zip(new, self._shown, strict=True)):
+                for column, (cell, before) in enumerate(zip(cells, old, strict=True)):
+                    if cell != before:
+                        self.update_cell_at((row, column), cell)
+            self._shown = new
+            return len(new)
         selected = self.selected_key
         self.clear()
-        count = 0
-        for key, cells in rows:
+        for key, cells in new:
             self.add_row(*cells, key=key)
-            count += 1
+        self._shown = new
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
-        return count
+        return len(new)
 
     @property
     def selected_key(self) -> str | None:

@@ -33,6 +33,7 @@ class ReadinessBanner(Static):
         super().__init__("")
         self.subsystems = subsystems
         self.display = False
+        self._shown = self._spans = ""
 
     def show_report(self, report: ReadinessReport) -> None:
         wanted = self.subsystems
@@ -54,5 +55,7 @@ class ReadinessBanner(Static):
             if hint.code not in shown:
                 _hint_line(text, hint)
         text.rstrip()
-        self.update(text)
+        if text.plain != self._shown or str(text.spans) != self._spans:  # unchanged: no relayout, no repaint
+            self._shown, self._spans = text.plain, str(text.spans)
+            self.update(text)
         self.display = bool(rows or hints)
