@@ -14,8 +14,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.errors import BenchError
 from storage.models import AgentState
 
 RULES_FILE = "agent_rules.toml"
@@ -38,7 +39,12 @@ class StateRule(BaseModel):
     @field_validator("screen", mode="before")
     @classmethod
     def _compile(cls, value: object) -> object:
-        return re.compile(value, re.MULTILINE) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        try:
+            return re.compile(value, re.MULTILINE)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
 
 
 class RuleSet(BaseModel):
@@ -108,5 +114,16 @@ def default_rules() -> RuleSet:
 
 
 def rules_from(path: Path | None) -> RuleSet:
-    """The operator's rules file when configured, else the shipped rules."""
-    return load_rules(path.read_text()) if path else default_rules()
+    """The operator's rules file when configured (a bad one is `config_invalid`), else the shipped rules."""
+    if path is None:
+        return default_rules()
+    try:
+        return load_rules(path.expanduser().read_text())
+    except OSError:
+        raise BenchError("config_invalid", "rules_file cannot be read", field="rules_file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError("config_invalid", f"rules_file is not valid TOML ({exc})", field="rules_file") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise BenchError("config_invalid", f"rules_file: {where}: {first['msg']}", field="rules_file") from None

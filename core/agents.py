@@ -50,6 +50,15 @@ KIND_BY_COMMAND = {
 }
 
 
+def pane_of(agent: Agent, live: dict[str, Pane]) -> Pane | None:
+    """The agent's pane in a scan, if it is still the same pane: pane ids restart at %0 with every tmux server, so
+    an id alone could point at somebody else's pane after a restart. The session must match too."""
+    pane = live.get(agent.pane_id or "")
+    if pane is None or (agent.session_name is not None and pane.session_name != agent.session_name):
+        return None
+    return pane
+
+
 def guess_kind(command: str) -> AgentKind:
     base = command.rsplit("/", 1)[-1].lower()
     if base in KIND_BY_COMMAND:
@@ -158,7 +167,7 @@ class Agents:
             return None
         fresh = max_age is not None and self.live and time.monotonic() - self._live_at <= max_age
         live = self.live if fresh else await self.refresh()
-        return live.get(agent.pane_id or "")
+        return pane_of(agent, live)
 
     async def scan(self, params: dict[str, Any] | None = None) -> ScanStatus:
         p = parse(ScanParams, params)

@@ -109,7 +109,11 @@ class Bench:
         bus = EventBus()
         recorder = Recorder(home / AUDIT_NAME, clock, Scope(settings.user_id, surface, settings.project_id), bus)
         tmux = TmuxAdapter(settings.tmux_socket, settings.tmux_binary)
-        return cls(Context(home=home, db=db, clock=clock, settings=settings, recorder=recorder, bus=bus, tmux=tmux))
+        try:
+            return cls(Context(home=home, db=db, clock=clock, settings=settings, recorder=recorder, bus=bus, tmux=tmux))
+        except BaseException:
+            await db.close()  # e.g. a bad rules_file: never leave the connection's thread behind
+            raise
 
     async def close(self) -> None:
         await self.watcher.stop()

@@ -3,13 +3,14 @@ session (`rb-<name>`) on the configured socket, so they outlive the TUI and a dr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from typing import Any, Literal
 
 from pydantic import Field
 
-from core.agents import Agents, InputRole
+from core.agents import Agents, InputRole, pane_of
 from core.context import Context
 from core.errors import BenchError
 from core.security import PolicyViolation, check_command, check_directory, check_env
@@ -134,8 +135,11 @@ class Launcher:
             raise BenchError(
                 "conflict", f"{agent.name} was adopted, not launched: Relayboard does not know how to restart it"
             )
-        live = await self.agents.refresh()
-        pane = live.get(agent.pane_id or "")
+        try:
+            live = await self.agents.refresh()
+        except BenchError:
+            live = {}  # no tmux server: new-session below starts one
+        pane = pane_of(agent, live)
         if pane is None:
             # The session is gone (killed or the server restarted): start it again under the same name.
             pane_id = await self.ctx.tmux.new_session(
@@ -162,13 +166,14 @@ class Launcher:
         stays (state exited), so a managed agent can be restarted and its history kept."""
         agent = await self.agents.get(parse(AgentIdParams, params).agent_id)
         live = await self.agents.refresh()
-        pane = live.get(agent.pane_id or "")
+        pane = pane_of(agent, live)
         if pane is not None:
             if agent.managed:
                 await self.ctx.tmux.kill_session(pane.session_name)
             else:
                 await self.ctx.tmux.kill_pane(pane.pane_id)
-        await self.agents.refresh()
+        with contextlib.suppress(BenchError):  # killing the last session ends the tmux server: that is success
+            await self.agents.refresh()
         async with self.ctx.db.write() as w:
             await repo.update(
                 w, agent.agent_id, {"state": "exited", "state_reason": "killed by the operator"}, self.ctx.now()
@@ -196,11 +201,12 @@ class Launcher:
         self.ctx.recorder.committed(event, topic="agents")
         return await self.agents.get(agent.agent_id)
 
-    async def relink_managed(self, agents: list[Agent], live: dict[str, Pane]) -> None:
+    async def relink_managed(self, agents: list[Agent], live: dict[str, Pane]) -> int:
         """After a restart of Relayboard, find managed agents whose pane id no longer matches by their session."""
         by_session = {p.session_name: p for p in live.values() if p.window_index == 0 and p.pane_index == 0}
+        relinked = 0
         for agent in agents:
-            if not agent.managed or agent.pane_id in live:
+            if not agent.managed or pane_of(agent, live) is not None:
                 continue
             pane = by_session.get(session_name(agent.name))
             if pane is not None:
@@ -213,3 +219,5 @@ class Launcher:
                     "agent_relinked",
                     f"re-linked {agent.name} to {pane.pane_id}",
                 )
+                relinked += 1
+        return relinked

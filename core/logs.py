@@ -50,6 +50,8 @@ class Logs:
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(path.touch, exist_ok=True)
         await self.ctx.tmux.pipe_pane(pane.pane_id, f"cat >> {shlex.quote(str(path))}")
+        # The scan's view of this pane predates the pipe: mark it open so the next check does not reopen it.
+        self.agents.live[pane.pane_id] = pane.model_copy(update={"pipe_open": True})
         return await self._record(agent, path, "active", "", "log_attached", f"attached log of {agent.name}")
 
     async def detach(self, params: dict[str, Any]) -> LogAttachment:

@@ -213,9 +213,14 @@ class TmuxAdapter:
         await asyncio.to_thread(self._send_text, pane_id, text, submit)
 
     async def pipe_pane(self, pane_id: str, shell_command: str | None) -> None:
-        """Start (`-o`: only if none is open) or, with None, stop the pane's output pipe."""
-        args = ["pipe-pane", "-o", "-t", pane_id, shell_command] if shell_command else ["pipe-pane", "-t", pane_id]
-        await asyncio.to_thread(self._run, *args)
+        """Pipe the pane's output into `shell_command`, replacing any pipe it had; None closes the pipe. (Not
+        `-o`: that flag toggles, so a second attach would switch logging off.)"""
+        if shell_command:
+            await asyncio.to_thread(
+                self._run, "pipe-pane", "-t", pane_id, ";", "pipe-pane", "-t", pane_id, shell_command
+            )
+        else:
+            await asyncio.to_thread(self._run, "pipe-pane", "-t", pane_id)
 
     async def respawn(self, pane_id: str, command: str, cwd: str | None, env: dict[str, str]) -> None:
         env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]

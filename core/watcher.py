@@ -11,7 +11,7 @@ import logging
 import time
 
 from core.agent_state import RuleSet, Signals, detect, rules_from
-from core.agents import Agents
+from core.agents import Agents, pane_of
 from core.context import Context
 from core.errors import BenchError
 from core.launcher import Launcher
@@ -31,6 +31,7 @@ class AgentWatcher:
         self.logs = logs
         self.rules: RuleSet = rules_from(ctx.settings.rules_file)
         self._captured: dict[str, int] = {}  # pane id -> wall-clock second of its last capture
+        self._screens: dict[str, str] = {}  # pane id -> its last captured screen
         self._task: asyncio.Task[None] | None = None
         self.last_error = ""
 
@@ -43,44 +44,51 @@ class AgentWatcher:
             live = {}
         else:
             self.last_error = ""
-        rows = await self.ctx.db.fetchall("SELECT * FROM agents WHERE socket = ?", (self.ctx.tmux.socket_label,))
-        agents = [Agent.from_row(r) for r in rows]
-        if live:
-            await self.launcher.relink_managed(agents, live)
+        agents = await self._agents()
+        if live and await self.launcher.relink_managed(agents, live):
+            agents = await self._agents()  # judge the re-linked agents by their new panes in this same pass
+        panes = {a.agent_id: pane_of(a, live) for a in agents}
         # Capture a pane when its window showed activity in or after the second of the last capture. tmux's
         # activity clock has one-second steps, so output in the same second as a capture may have come after
         # it: such a pane is looked at once more on the next tick, and then not again until it moves.
         stale = [
             a
             for a in agents
-            if (p := live.get(a.pane_id or ""))
+            if (p := panes[a.agent_id])
             and p.alive
-            and (p.activity >= self._captured.get(p.pane_id, -1) or not a.screen_hash)
+            and (p.activity >= self._captured.get(p.pane_id, -1) or p.pane_id not in self._screens)
         ]
         captured_second = int(time.time())
+        for gone in set(self._screens) - set(live):
+            self._screens.pop(gone, None)
+            self._captured.pop(gone, None)
         screens = await self.ctx.tmux.capture_many([a.pane_id or "" for a in stale], CAPTURE_LINES) if stale else {}
         changed = 0
         updates: list[tuple[str, dict[str, object]]] = []
         now = self.ctx.now()
         for agent in agents:
-            pane = live.get(agent.pane_id or "")
-            screen = screens.get(agent.pane_id or "")
-            digest = hashlib.sha1(screen.encode(), usedforsecurity=False).hexdigest() if screen is not None else ""
-            moved = screen is not None and digest != agent.screen_hash
+            pane = panes[agent.agent_id]
             if pane is None and not live and self.last_error:
                 continue  # tmux itself is unreachable: readiness says so; keep the last known states
+            fresh = screens.get(agent.pane_id or "")
+            if pane is not None and fresh is not None:
+                self._captured[pane.pane_id] = captured_second
+                self._screens[pane.pane_id] = fresh
+            # Every agent is judged every tick (its command or death may have changed without output); a pane
+            # not captured this time is judged on its last screen.
+            screen = self._screens.get(pane.pane_id, "") if pane is not None else ""
+            digest = hashlib.sha1(fresh.encode(), usedforsecurity=False).hexdigest() if fresh is not None else ""
+            moved = fresh is not None and digest != agent.screen_hash
             verdict = detect(
                 Signals(
                     kind=agent.kind,
                     dead=pane is None or not pane.alive,
                     command=pane.current_command if pane else "",
-                    screen=screen if screen is not None else "",
+                    screen=screen,
                     changed=moved,
                 ),
                 self.rules,
             )
-            if screen is None and pane is not None and pane.alive and agent.state != "unknown":
-                continue  # nothing new on screen: the last verdict still holds
             change: dict[str, object] = {}
             if (verdict.state, verdict.why) != (agent.state, agent.state_reason):
                 change |= {"state": verdict.state, "state_reason": verdict.why}
@@ -89,8 +97,6 @@ class AgentWatcher:
             if change:
                 updates.append((agent.agent_id, change))
                 changed += "state" in change
-            if pane is not None and screen is not None:
-                self._captured[pane.pane_id] = captured_second
         if updates:
             async with self.ctx.db.write() as w:
                 for agent_id, change in updates:
@@ -99,6 +105,10 @@ class AgentWatcher:
             self.ctx.bus.publish_topic("agents")
         await self.logs.check(agents, live)
         return changed
+
+    async def _agents(self) -> list[Agent]:
+        rows = await self.ctx.db.fetchall("SELECT * FROM agents WHERE socket = ?", (self.ctx.tmux.socket_label,))
+        return [Agent.from_row(r) for r in rows]
 
     def start(self) -> None:
         if self._task is None or self._task.done():

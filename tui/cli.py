@@ -82,7 +82,10 @@ async def _doctor(home: Path, as_json: bool) -> int:
     try:
         report = await diagnose(home)
     except BenchError as exc:
-        print(json.dumps(failure(exc)) if as_json else f"error: {exc.code}: {exc.message}", file=sys.stdout)
+        if as_json:
+            print(json.dumps(failure(exc)))
+        else:
+            print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
         return 2
     if as_json:
         print(json.dumps(ok(report), indent=2))

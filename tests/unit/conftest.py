@@ -108,3 +108,11 @@ def cli_home(tmp_path: Path, tmux_socket: str) -> Path:
         'user_id = "tester"\n'
     )
     return home
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """An existing absolute directory (resolved, as tmux reports it) the command policy accepts as a launch cwd."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path.resolve()

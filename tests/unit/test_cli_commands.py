@@ -17,6 +17,7 @@ import pytest
 from core.bench import Bench
 from core.clock import FixedClock
 from core.config import load_settings
+from storage import migrations
 from storage.db import Database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -44,8 +45,12 @@ def test_doctor_degraded_bench_exits_1_with_text(run_cli, cli_home: Path, tmux_s
         "token_sources",
     ]
     assert f"  [DOWN] tmux_discovery           no tmux server on socket '{tmux_socket}'" in lines
-    assert any(line.startswith("  [ok  ] sqlite") and "schema v1" in line for line in lines)
+    schema = f"schema v{migrations.latest_version()}"
+    assert any(line.startswith("  [ok  ] sqlite") and line.endswith(schema) for line in lines)
+    # Log attachment workers are built: with no agent there is nothing to attach, so the row is ok.
+    assert "  [ok  ] log_attachment_workers   0 attached" in lines
     assert "  hint start_tmux_server (action_required): No tmux server is running on the configured socket." in lines
+    assert f"       fix: tmux -L {tmux_socket} new-session -d" in lines
     assert (cli_home / "relayboard.db").is_file()
 
 
@@ -96,7 +101,24 @@ def test_doctor_with_invalid_config_exits_2(run_cli, cli_home: Path) -> None:
     (cli_home / "config.toml").write_text("tmux_sockett = 'typo'\n")
     done = run_cli("doctor", home=cli_home)
     assert done.returncode == 2
+    assert not (cli_home / "relayboard.db").exists()
     assert done.stderr.strip() == "error: config_invalid: config.toml: tmux_sockett: Extra inputs are not permitted"
+    assert done.stdout == ""
+
+
+def test_doctor_json_with_invalid_config_prints_the_error_envelope(run_cli, cli_home: Path) -> None:
+    (cli_home / "config.toml").write_text("tmux_sockett = 'typo'\n")
+    done = run_cli("doctor", "--json", home=cli_home)
+    assert done.returncode == 2
+    assert done.json() == {
+        "ok": False,
+        "app_contract_version": "1.0",
+        "error": {
+            "code": "config_invalid",
+            "message": "config.toml: tmux_sockett: Extra inputs are not permitted",
+            "details": {"field": "tmux_sockett"},
+        },
+    }
     assert not (cli_home / "relayboard.db").exists()
 
 

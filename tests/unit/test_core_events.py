@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from core import calls
 from core.audit import EventBus, Notice, Recorder, Scope
 from core.bench import Bench
 from core.clock import FixedClock
@@ -18,6 +19,7 @@ from core.config import Settings
 from core.errors import BenchError
 from core.security import REDACTED, redact, redact_text
 from storage import events as events_repo
+from tests.unit.agent_helpers import launch_shell
 
 SECRET = "sk-ant-abcdefghijklmnopqrstuvwxyz"
 SECRET_LINE = f"ANTHROPIC_API_KEY={SECRET}"
@@ -208,3 +210,38 @@ def test_scope_origin_follows_surface() -> None:
     expected = {"tui": "tui", "cli": "cli", "headless": "system", "agent": "agent", "scheduler": "scheduler"}
     for surface, origin in expected.items():
         assert Scope("u", surface).origin == origin  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("tmux_bin")
+@pytest.mark.parametrize("surface", ["tui", "cli"])
+async def test_agent_lifecycle_is_audited_with_the_surface_origin(
+    tmp_path: Path, settings: Settings, fixed_clock: FixedClock, workdir: Path, surface: str
+) -> None:
+    async with await Bench.open(tmp_path / "home", settings=settings, clock=fixed_clock, surface=surface) as bench:
+        await bench.ctx.tmux.new_session("bystander", "bash", str(workdir))  # the server outlives the kill
+        agent = await launch_shell(bench, "audited", workdir, env={"RB_AUDIT_TOKEN": "tok-992211"})
+        await calls.call(bench, "app.send_input", {"target_agent_id": agent.agent_id, "payload": "echo hi"})
+        await calls.call(bench, "app.log.attach", {"agent_id": agent.agent_id})
+        await calls.call(bench, "app.log.detach", {"agent_id": agent.agent_id})
+        await calls.call(bench, "app.agent.kill", {"agent_id": agent.agent_id})
+        await calls.call(bench, "app.agent.restart", {"agent_id": agent.agent_id})
+        events = await _all_events(bench)
+        lines = _audit_lines(bench)
+
+    assert [e.event_type for e in events] == [
+        "agent_launched",
+        "queue_message_enqueued",
+        "input_sent",
+        "log_attached",
+        "log_detached",
+        "agent_killed",
+        "agent_restarted",
+    ]
+    assert {e.agent_id for e in events} == {agent.agent_id}
+    assert {(e.origin, e.surface_id, e.user_id) for e in events} == {(surface, surface, "tester")}
+    # The audit file got the same events, in commit order.
+    assert [line["event_id"] for line in lines] == [e.event_id for e in events]
+    assert {line["origin"] for line in lines} == {surface}
+    text = (tmp_path / "home" / "audit.jsonl").read_text()
+    assert "tok-992211" not in text and "RB_AUDIT_TOKEN" in text

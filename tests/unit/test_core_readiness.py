@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from core.config import Settings
 from core.errors import BenchError
 from core.hints import HINTS
 from core.readiness import SUBSYSTEMS, Subsystem, aggregate
+from storage import migrations
+from tests.unit.agent_helpers import launch_shell, stop_server, tmux
 
 CONTRACT_ORDER = [
     "tmux_discovery",
@@ -121,7 +124,7 @@ async def test_sqlite_row_names_the_journal_mode(
     try:
         sqlite_row = (await bench.readiness()).subsystem("sqlite")
         assert sqlite_row.status == "ok"
-        assert sqlite_row.detail == f"journal {mode} (configured), schema v1"
+        assert sqlite_row.detail == f"journal {mode} (configured), schema v{migrations.latest_version()}"
     finally:
         await bench.close()
 
@@ -135,7 +138,9 @@ async def test_network_filesystem_degrades_sqlite(
         sqlite_row = (await bench.readiness()).subsystem("sqlite")
         assert sqlite_row.status == "degraded"
         assert sqlite_row.reason == "journal delete: network filesystem (nfs4); concurrent windows wait longer"
-        assert sqlite_row.detail == "journal delete (network filesystem (nfs4)), schema v1"
+        assert sqlite_row.detail == (
+            f"journal delete (network filesystem (nfs4)), schema v{migrations.latest_version()}"
+        )
     finally:
         await bench.close()
 
@@ -152,11 +157,28 @@ async def test_token_sources_follow_log_directories(bench: Bench, settings: Sett
 
 async def test_features_not_built_yet_are_unavailable_with_reason(bench: Bench) -> None:
     report = await bench.readiness()
-    for name in ("routing_worker", "log_attachment_workers", "scheduler", "process_supervisor"):
+    for name in ("routing_worker", "scheduler", "process_supervisor"):
         row = report.subsystem(name)
         assert row.status == "unavailable", name
         assert "not built yet" in row.reason, name
     assert report.status != "ready"
+
+
+async def test_log_attachment_workers_are_built(bench: Bench) -> None:
+    """No agents, no attachments: nothing is wrong, and nothing to hint about."""
+    row = (await bench.readiness()).subsystem("log_attachment_workers")
+    assert (row.status, row.reason, row.hint, row.detail) == ("ok", "", None, "0 attached")
+    assert "not built yet" not in row.reason
+
+
+@pytest.mark.slow
+async def test_adopted_agent_without_log_gets_the_attach_logs_hint(bench: Bench, adopt) -> None:
+    await adopt(bench, {"lead": "master"})
+    report = await bench.readiness()
+    row = report.subsystem("log_attachment_workers")
+    assert (row.status, row.hint, row.detail) == ("ok", "attach_logs", "no agent has its log attached")
+    (hint,) = [h for h in report.hints if h.code == "attach_logs"]
+    assert (hint.severity, hint.subsystem, hint.target) == ("info", "log_attachment_workers", None)
 
 
 async def test_diagnose_corrupt_database(tmp_path: Path, settings: Settings, fixed_clock: FixedClock) -> None:
@@ -182,7 +204,7 @@ async def test_diagnose_schema_too_new(tmp_path: Path, settings: Settings, fixed
     conn.close()
     sqlite_row = (await diagnose(home, clock=fixed_clock, settings=settings)).subsystem("sqlite")
     assert sqlite_row.status == "unavailable"
-    assert "schema version 999, newer than this Relayboard knows (1)" in sqlite_row.reason
+    assert f"schema version 999, newer than this Relayboard knows ({migrations.latest_version()})" in sqlite_row.reason
 
 
 async def test_dashboard_counts_recents_and_params(bench: Bench, fixed_clock: FixedClock) -> None:
@@ -204,3 +226,32 @@ async def test_dashboard_counts_recents_and_params(bench: Bench, fixed_clock: Fi
     with pytest.raises(BenchError) as caught:
         await bench.readiness({"verbose": True})
     assert (caught.value.code, caught.value.details["field"]) == ("validation_failed", "verbose")
+
+
+@pytest.mark.slow
+async def test_tmux_server_going_away_and_coming_back(bench: Bench, tmux_socket: str, workdir: Path) -> None:
+    await launch_shell(bench, "survivor", workdir)
+    assert (await bench.readiness()).subsystem("tmux_discovery").status == "ok"
+
+    stop_server(tmux_socket)
+    started = time.monotonic()
+    report = await bench.readiness()
+    assert time.monotonic() - started < 5
+    tmux_row = report.subsystem("tmux_discovery")
+    assert (tmux_row.status, tmux_row.hint) == ("unavailable", "start_tmux_server")
+    assert tmux_row.reason == f"no tmux server on socket {tmux_socket!r}"
+    (hint,) = [h for h in report.hints if h.code == "start_tmux_server"]
+    assert (hint.severity, hint.subsystem) == ("action_required", "tmux_discovery")
+    assert hint.action == f"tmux -L {tmux_socket} new-session -d"
+    assert report.status == "degraded"
+    dashboard = await bench.dashboard()
+    assert "start_tmux_server" in [h.code for h in dashboard.hints]
+    scan = await bench.agents.scan({"wait": True})
+    assert scan.state == "failed" and tmux_socket in scan.error
+
+    # The operator runs the hinted command: tmux is back.
+    tmux(tmux_socket, *hint.action.split()[3:])
+    report = await bench.readiness()
+    assert report.subsystem("tmux_discovery").status == "ok"
+    assert "start_tmux_server" not in [h.code for h in report.hints]
+    assert (await bench.agents.scan({"wait": True})).state == "done"

@@ -81,13 +81,15 @@ async def db(tmp_path: Path):
 # -- migrations ------------------------------------------------------------------------------------------------
 
 
-async def test_empty_file_is_migrated_to_version_1_with_every_table(tmp_path: Path) -> None:
+async def test_empty_file_is_migrated_to_the_latest_version_with_every_table(tmp_path: Path) -> None:
     path = tmp_path / "relayboard.db"
     db = await Database.open(path)
     try:
         versions = [tuple(r) for r in await db.fetchall("SELECT version, name FROM schema_migrations")]
-        assert versions == [(1, "initial")]
-        assert await migrations.current_version(db) == 1 == migrations.latest_version()
+        assert versions == [(m.version, m.name) for m in migrations.available()]
+        assert versions[:2] == [(1, "initial"), (2, "managed_agents")]
+        assert [v for v, _ in versions] == list(range(1, migrations.latest_version() + 1))  # no gaps
+        assert await migrations.current_version(db) == migrations.latest_version()
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
         missing = ALL_TABLES - tables
         assert not missing, f"tables not created: {sorted(missing)}"
@@ -105,8 +107,40 @@ async def test_reopen_applies_nothing_and_keeps_data(tmp_path: Path) -> None:
     db = await Database.open(path)
     try:
         assert await migrations.apply(db) == []
-        assert await db.scalar("SELECT count(*) FROM schema_migrations") == 1
+        assert await db.scalar("SELECT count(*) FROM schema_migrations") == migrations.latest_version()
         assert await db.scalar("SELECT value FROM settings WHERE key = 'kept'") == '"yes"'
+    finally:
+        await db.close()
+
+
+async def test_version_1_database_is_upgraded_in_place_keeping_its_agents(tmp_path: Path) -> None:
+    """A bench created before managed agents (schema v1) gains the launch columns with defaults on open."""
+    path = tmp_path / "relayboard.db"
+    initial = migrations.available()[0]
+    assert (initial.version, initial.name) == (1, "initial")
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(initial.sql)
+        conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO schema_migrations VALUES (1, 'initial', 'then')")
+        conn.execute(
+            "INSERT INTO agents (agent_id, name, role, kind, created_at, updated_at)"
+            " VALUES ('a1', 'old-timer', 'worker', 'shell', 'then', 'then')"
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+    db = await Database.open(path)
+    try:
+        assert await migrations.current_version(db) == migrations.latest_version()
+        row = await db.fetchone("SELECT * FROM agents WHERE agent_id = 'a1'")
+        assert row is not None
+        assert (row["name"], row["managed"], row["command"], row["launch_cwd"]) == ("old-timer", 0, "", "")
+        assert (row["launch_env"], row["screen_hash"]) == ("{}", "")
+        assert await migrations.apply(db) == []
     finally:
         await db.close()
 

@@ -14,7 +14,7 @@ from core.clock import FixedClock
 from core.config import Settings
 from core.demo import seed_demo
 from core.errors import BenchError
-from storage import transfer
+from storage import migrations, transfer
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -59,7 +59,7 @@ async def test_export_import_export_round_trip(
     assert counts["agents"] == 5
     assert counts["panes"] == 6
     assert counts["routes"] == 3
-    assert counts["queue_messages"] == 5
+    assert counts["queue_messages"] == 6
     assert counts["events"] > 0
     assert counts["settings"] == 1
     assert counts["budget_ledger"] == 1
@@ -80,7 +80,10 @@ async def test_export_import_export_round_trip(
 
     doc_a, doc_b = _load(file_a), _load(file_b)
     assert doc_a["format"] == doc_b["format"] == "relayboard-export"
-    assert doc_a["schema_version"] == doc_b["schema_version"] == 1
+    assert doc_a["schema_version"] == doc_b["schema_version"] == migrations.latest_version()
+    states = sorted(m["state"] for m in doc_a["tables"]["queue_messages"])
+    # The demo types two messages into its shells (delivered); the rest wait in the queue.
+    assert states == ["blocked", "blocked", "canceled", "delivered", "delivered", "queued"]
     assert doc_b["tables"] == doc_a["tables"]
 
 
@@ -107,7 +110,7 @@ def _corrupt_variants(source: dict[str, Any]) -> dict[str, str]:
     agents = source["tables"]["agents"]
     boss = [{**agents[0], "role": "boss"}, *agents[1:]]
     wrong_marker = {**source, "format": "someone-elses-export"}
-    newer_schema = {**source, "schema_version": 2}
+    newer_schema = {**source, "schema_version": migrations.latest_version() + 1}
     orphan_attachment = [
         {
             "agent_id": "no-such-agent",
@@ -158,7 +161,8 @@ async def test_corrupt_imports_are_rejected_and_change_nothing(seeded: Bench, tm
         messages[label] = caught.value.message
     assert messages["not json"] == "not a JSON document (line 1)"
     assert messages["wrong format marker"] == "not a Relayboard export (missing format marker)"
-    assert messages["newer schema"] == "export has schema version 2, this database has 1"
+    latest = migrations.latest_version()
+    assert messages["newer schema"] == f"export has schema version {latest + 1}, this database has {latest}"
     assert messages["unknown table"] == "export has unknown tables: passwords"
     assert "unknown columns: ['evil']" in messages["unknown column"]
     for label in ("check constraint (role boss)", "foreign key", "bad event in last table"):
