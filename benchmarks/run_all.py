@@ -1,8 +1,9 @@
-"""Run every benchmark on one big home; JSON lines to stdout and to benchmarks/results/latest.jsonl.
+"""Run every benchmark; JSON lines to stdout and to benchmarks/results/latest.jsonl.
 
-    python benchmarks/run_all.py [--quick] [--only startup,dashboard]
+    python benchmarks/run_all.py [--quick] [--only startup,dashboard,tmux_scan,idle_cpu]
 
-The big home is built once here (in a temp dir removed at exit) and handed to each benchmark with --home.
+The big home is built once here (in a temp dir removed at exit) and handed with --home to the benchmarks that read
+it; tmux_scan and idle_cpu set up their own private tmux servers and homes.
 Exit status: 0 when every benchmark ran (goals met or not; read `met`), 1 when one failed.
 """
 
@@ -21,7 +22,8 @@ import bighome
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "latest.jsonl"
-BENCHMARKS = ("startup", "dashboard")
+BENCHMARKS = ("startup", "dashboard", "tmux_scan", "idle_cpu")
+ON_BIG_HOME = frozenset({"startup", "dashboard"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,11 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     started = time.perf_counter()
     env = bighome.isolate_environment(bighome.scratch_root())
-    home = bighome.big_home(quick=args.quick)
+    home = bighome.big_home(quick=args.quick) if ON_BIG_HOME.intersection(chosen) else None
     lines: list[str] = []
     failed: list[str] = []
     for name in chosen:
-        command = [sys.executable, str(HERE / f"{name}.py"), "--home", str(home.path)]
+        command = [sys.executable, str(HERE / f"{name}.py")]
+        command += ["--home", str(home.path)] if home is not None and name in ON_BIG_HOME else []
         command += ["--quick"] if args.quick else []
         bighome.log(f"run_all: {' '.join(command[1:])}")
         began = time.perf_counter()

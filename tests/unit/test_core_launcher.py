@@ -180,8 +180,8 @@ async def test_command_allowlist_and_shell_switch_from_settings(
 
 
 async def _bystander(bench: Bench, cwd: Path) -> None:
-    """Another session on the server, so killing the agent's session does not end the tmux server (see the xfail
-    tests below for what happens when it does)."""
+    """Another session on the server, so killing the agent's session does not end the tmux server (the tests
+    below cover the case where it does)."""
     await bench.ctx.tmux.new_session("bystander", "bash", str(cwd))
 
 

@@ -1,44 +1,62 @@
-"""Agents: every adopted tmux pane with its role, kind, state and why; scan, adopt, filter, remove."""
+"""Agents: every adopted or launched tmux pane with its role, kind, state and why, and a live preview of the
+selected one; keys to launch, adopt, edit, send input, attach logs, kill, restart and jump to the pane."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Input
+from textual.containers import Container
+from textual.widgets import DataTable, Footer, Input
 
-from core.lists import ListResult
-from storage.models import Agent
-from tui.modals.adopt import AdoptModal, AdoptRequest
-from tui.modals.confirm import ConfirmModal
 from tui.screens.base import PaneScreen
-from tui.widgets.bench_table import BenchTable
+from tui.widgets.agent_preview import AgentPreview
+from tui.widgets.agent_table import AgentTable, pane_address
 from tui.widgets.empty_state import EmptyState
 
-STATE_STYLE = {
-    "working": "green",
-    "waiting_for_input": "bold yellow",
-    "idle": "cyan",
-    "exited": "red",
-    "unknown": "dim",
-}
+if TYPE_CHECKING:
+    from core.lists import ListResult
+    from storage.models import Agent, Pane
+    from tui.modals.adopt import AdoptRequest
+    from tui.modals.send_input import SendInput
+
+GROUP = "agents-action"
 
 
 class AgentsScreen(PaneScreen):
     PANE_ID = "agents"
     SUBSYSTEMS = ("tmux_discovery", "log_attachment_workers")
     CSS_PATH = "agents.tcss"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (140, "-wide")]
     HELP = """\
 Agents are tmux panes adopted under a name and a role (`master`, `worker`, `swarm`, `test-runner`, `shell`,
-`unknown`). Press `s` to scan the tmux server for panes, `a` to adopt one, `/` to filter the list by any text,
-`x` to remove (unadopt) the selected agent: its tmux pane keeps running."""
+`unknown`), or launched by Relayboard in their own tmux session `rb-<name>`. **State** is what the watcher
+detected (working, waiting_for_input, idle, exited, unknown) and **Why** the rule that decided it; **Active** is
+how long ago the screen last changed. The box below the table (beside it on wide terminals) shows the selected
+agent's screen, refreshed about once a second.
+
+- `i` types text into the selected agent (Ctrl+S sends, followed by Enter). It refuses to type when the pane runs
+  something other than the agent (e.g. an editor) unless you tick *force*.
+- `n` launches a new managed agent from a preset (claude, codex, shell) or a custom command; `R` restarts a
+  launched agent; `k` kills it: a launched agent's whole tmux session, an adopted agent's pane (asks first).
+- `e` edits label, role, capability and project; `l` attaches or detaches the pane's log
+  (`logs/<name>.log` in the Relayboard home); `j` or Enter shows the pane in your tmux client
+  (when Relayboard runs inside tmux; otherwise it tells you the attach command).
+- `s` scans tmux for panes, `a` adopts one, `x` removes (unadopts) an agent: its pane keeps running.
+- `/` filters the list by any text; Escape clears the filter."""
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("s", "scan", "Scan tmux", id="agents.scan"),
-        Binding("a", "adopt", "Adopt pane", id="agents.adopt"),
+        Binding("i", "send_input", "Send", id="agents.send_input"),
+        Binding("n", "launch", "New", id="agents.launch"),
+        Binding("e", "edit", "Edit", id="agents.edit"),
+        Binding("l", "toggle_log", "Log", id="agents.toggle_log"),
+        Binding("k", "kill", "Kill", id="agents.kill"),
+        Binding("R", "restart", "Restart", id="agents.restart"),
+        Binding("j", "jump", "Jump", id="agents.jump"),
         Binding("slash", "filter", "Filter", id="agents.filter"),
+        Binding("s", "scan", "Scan", id="agents.scan"),
+        Binding("a", "adopt", "Adopt", id="agents.adopt"),
         Binding("x", "remove", "Remove", id="agents.remove"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="agents.clear_filter"),
     ]
@@ -50,15 +68,18 @@ Agents are tmux panes adopted under a name and a role (`master`, `worker`, `swar
     def compose_body(self) -> ComposeResult:
         # Disabled while hidden, so it never takes focus (and the number keys) from the table.
         yield Input(
-            placeholder="filter: any text in name, role, kind, state, label…", id="agents-filter", disabled=True
+            placeholder="filter: any text in name, role, kind, state, why, label…", id="agents-filter", disabled=True
         )
-        yield BenchTable(("Name", "Role", "Kind", "State", "Why", "Pane", "Project", "Label"), id="agents-table")
+        with Container(id="agents-body"):
+            yield AgentTable(id="agents-table")
+            yield AgentPreview(self._capture, id="agents-preview")
         yield EmptyState(
-            "No agents yet. Press s to scan tmux for panes, then a to adopt one.\n"
+            "No agents yet. Press n to launch one, or s to scan tmux for panes and a to adopt one.\n"
             "From a shell: relayboard call app.agent.register_from_pane '{…}'",
             id="agents-empty",
         )
 
+    # -- data ----------------------------------------------------------------------------------------------
     async def load(self) -> ListResult[Agent]:
         return await self.bench.agents.list({"limit": 200})
 
@@ -66,44 +87,70 @@ Agents are tmux panes adopted under a name and a role (`master`, `worker`, `swar
         self._agents = data.rows
         self._render_rows()
 
+    async def _refresh(self) -> None:
+        await super()._refresh()
+        # The first capture of a newly selected agent is part of the refresh: a refreshed pane is whole.
+        await self.query_one(AgentPreview).wait_for_poll()
+
     def _render_rows(self) -> None:
         needle = self.query_one("#agents-filter", Input).value.strip().lower()
-        table = self.query_one("#agents-table", BenchTable)
+        table = self.query_one(AgentTable)
 
         def visible(agent: Agent) -> bool:
-            haystack = " ".join((agent.name, agent.role, agent.kind, agent.state, agent.label, agent.project_path))
-            return needle in haystack.lower()
+            fields = (agent.name, agent.role, agent.kind, agent.state, agent.state_reason, agent.label)
+            return needle in " ".join((*fields, agent.project_path, pane_address(agent))).lower()
 
-        count = table.replace_rows(
-            (
-                a.agent_id,
-                (
-                    a.name,
-                    a.role,
-                    a.kind,
-                    Text(a.state, style=STATE_STYLE[a.state]),
-                    a.state_reason or "-",
-                    f"{a.session_name}:{a.window_index}.{a.pane_index}",
-                    a.project_path,
-                    a.label,
-                ),
-            )
-            for a in self._agents
-            if visible(a)
-        )
-        empty = self.query_one("#agents-empty", EmptyState)
-        empty.display = not self._agents
-        table.display = bool(self._agents)
+        count = table.show_agents([a for a in self._agents if visible(a)], self.bench.ctx.clock.now())
+        self.query_one("#agents-empty", EmptyState).display = not self._agents
+        self.query_one("#agents-body").display = bool(self._agents)
         if self._agents and count == 0:
             self.notify(f"no agent matches {needle!r}", timeout=2)
+        self._preview_selected()
 
+    def _selected(self) -> Agent | None:
+        agent_id = self.query_one(AgentTable).selected_key
+        return next((a for a in self._agents if a.agent_id == agent_id), None)
+
+    def _preview_selected(self) -> None:
+        agent = self._selected()
+        preview = self.query_one(AgentPreview)
+        if agent is None:
+            preview.select(None, "preview")
+            return
+        where = " · ".join(part for part in (pane_address(agent), agent.project_path) if part)
+        title = f"{agent.name}{' — ' + agent.label if agent.label else ''} · {where}"
+        preview.select(agent.agent_id, title, f"{agent.state}: {agent.state_reason or '-'}")
+
+    async def _capture(self, agent_id: str, lines: int) -> str:
+        return (await self.bench.agents.capture({"agent_id": agent_id, "lines": min(lines, 500)})).screen
+
+    @on(DataTable.RowHighlighted, "#agents-table")
+    def row_highlighted(self) -> None:
+        # The table's cursor, not the message: a refill highlights row 0 on its way back to the selected row.
+        self._preview_selected()
+
+    @on(DataTable.RowSelected, "#agents-table")
+    def row_selected(self) -> None:
+        self.action_jump()
+
+    def on_mount(self) -> None:
+        # Eleven keys of its own: the compact footer shows most of them at 80 columns (`?` lists them all).
+        self.query_one(Footer).compact = True
+
+    def on_screen_resume(self) -> None:
+        self.query_one(AgentPreview).resume()
+
+    def on_screen_suspend(self) -> None:
+        self.query_one(AgentPreview).pause()
+
+    # -- filter --------------------------------------------------------------------------------------------
     @on(Input.Changed, "#agents-filter")
     def filter_changed(self) -> None:
         self._render_rows()
 
     @on(Input.Submitted, "#agents-filter")
     def filter_done(self) -> None:
-        self.query_one("#agents-table", BenchTable).focus()
+        self.query_one(AgentTable).focus()
 
     def action_filter(self) -> None:
         field = self.query_one("#agents-filter", Input)
@@ -116,7 +163,17 @@ Agents are tmux panes adopted under a name and a role (`master`, `worker`, `swar
         field.value = ""
         field.display = False
         field.disabled = True
-        self.query_one("#agents-table", BenchTable).focus()
+        self.query_one(AgentTable).focus()
+
+    # -- actions -------------------------------------------------------------------------------------------
+    def _require_selected(self) -> Agent | None:
+        agent = self._selected()
+        if agent is None:
+            self.notify("Select an agent first", timeout=2)
+        return agent
+
+    def _act(self, coro: Any, done: str) -> None:
+        self.run_worker(self.act(coro, done), group=GROUP)
 
     def action_scan(self) -> None:
         async def scan() -> None:
@@ -127,17 +184,19 @@ Agents are tmux panes adopted under a name and a role (`master`, `worker`, `swar
                 self.notify(f"scan found {status.panes_found} panes", timeout=3)
             self.refresh_data()
 
-        self.run_worker(self.act(scan(), "scan finished"), group="agents-action")
+        self._act(scan(), "scan finished")
 
     def action_adopt(self) -> None:
         async def pick() -> None:
-            panes = [p for p in await self.bench.agents.panes() if p.alive and p.agent_id is None]
+            panes: list[Pane] = [p for p in await self.bench.agents.panes() if p.alive and p.agent_id is None]
             if not panes:
                 self.notify("No unadopted panes. Press s to scan, or start one: tmux new-session -d", timeout=4)
                 return
+            from tui.modals.adopt import AdoptModal
+
             self.app.push_screen(AdoptModal(panes), self._adopt_chosen)
 
-        self.run_worker(pick(), group="agents-action")
+        self.run_worker(pick(), group=GROUP)
 
     def _adopt_chosen(self, request: AdoptRequest | None) -> None:
         if request is None:
@@ -151,25 +210,120 @@ Agents are tmux panes adopted under a name and a role (`master`, `worker`, `swar
             "name": request.name,
             "role": request.role,
         }
-        self.run_worker(
-            self.act(self.bench.agents.register_from_pane(params), f"adopted {request.name}"), group="agents-action"
-        )
+        self._act(self.bench.agents.register_from_pane(params), f"adopted {request.name}")
 
-    def action_remove(self) -> None:
-        agent_id = self.query_one("#agents-table", BenchTable).selected_key
-        agent = next((a for a in self._agents if a.agent_id == agent_id), None)
-        if agent is None:
-            self.notify("Select an agent first", timeout=2)
+    def action_launch(self) -> None:
+        from tui.modals.launch import LaunchModal, default_cwd
+
+        def chosen(params: dict[str, Any] | None) -> None:
+            if params:
+                self._act(
+                    self.bench.launcher.launch(params),
+                    f"launched {params['name']} in tmux session rb-{params['name']}",
+                )
+
+        self.app.push_screen(LaunchModal(default_cwd(self.bench.home)), chosen)
+
+    def action_edit(self) -> None:
+        if (agent := self._require_selected()) is None:
             return
+        from tui.modals.edit_agent import EditAgentModal
+
+        def chosen(changes: dict[str, Any] | None) -> None:
+            if changes is None:
+                return
+            if not changes:
+                self.notify(f"{agent.name}: nothing changed", timeout=2)
+                return
+            # expected_version: an edit made meanwhile (another window, the CLI) is refused as stale_object.
+            params = {"agent_id": agent.agent_id, "expected_version": agent.version, **changes}
+            self._act(self.bench.agents.update(params), f"updated {agent.name}: {', '.join(sorted(changes))}")
+
+        self.app.push_screen(EditAgentModal(agent), chosen)
+
+    def action_send_input(self) -> None:
+        if (agent := self._require_selected()) is None:
+            return
+        from tui.modals.send_input import SendInputModal
+
+        def chosen(request: SendInput | None) -> None:
+            if request is None:
+                return
+            params = {"target_agent_id": agent.agent_id, "payload": request.payload, "force": request.force}
+            lines = request.payload.count("\n") + 1
+            self._act(
+                self.bench.queue.send_input(params),
+                f"typed {lines} line{'s' if lines > 1 else ''} into {agent.name}",
+            )
+
+        self.app.push_screen(SendInputModal(agent.name, agent.kind), chosen)
+
+    def action_toggle_log(self) -> None:
+        if (agent := self._require_selected()) is None:
+            return
+
+        async def toggle() -> None:
+            try:
+                attachment = await self.bench.logs.get(agent.agent_id)
+            except Exception as exc:  # a failed read is reported like a failed action
+                self.notify(f"{getattr(exc, 'code', 'internal_error')}: {exc}", severity="error", title="Relayboard")
+                return
+            if attachment is not None and attachment.state != "detached":
+                await self.act(self.bench.logs.detach({"agent_id": agent.agent_id}), f"detached {agent.name}'s log")
+            else:
+                done = f"{agent.name}'s output now goes to logs/{agent.name}.log"
+                await self.act(self.bench.logs.attach({"agent_id": agent.agent_id}), done)
+
+        self.run_worker(toggle(), group=GROUP)
+
+    def action_kill(self) -> None:
+        if (agent := self._require_selected()) is None:
+            return
+        from tui.modals.confirm import ConfirmModal
+
+        what = (
+            f"Its whole tmux session {agent.session_name} is stopped."
+            if agent.managed
+            else f"Its tmux pane {pane_address(agent)} is closed."
+        )
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.run_worker(
-                    self.act(
-                        self.bench.agents.remove({"agent_id": agent.agent_id}),
-                        f"removed {agent.name}; its tmux pane keeps running",
-                    ),
-                    group="agents-action",
+                self._act(self.bench.launcher.kill({"agent_id": agent.agent_id}), f"killed {agent.name}")
+
+        self.app.push_screen(ConfirmModal(f"Kill agent {agent.name}? {what}"), confirmed)
+
+    def action_restart(self) -> None:
+        if (agent := self._require_selected()) is None:
+            return
+        if not agent.managed:
+            self.notify(f"{agent.name} was adopted, not launched: only launched agents restart", timeout=4)
+            return
+        from tui.modals.confirm import ConfirmModal
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._act(self.bench.launcher.restart({"agent_id": agent.agent_id}), f"restarted {agent.name}")
+
+        self.app.push_screen(
+            ConfirmModal(f"Restart agent {agent.name}? Its process is stopped and started again."), confirmed
+        )
+
+    def action_jump(self) -> None:
+        if (agent := self._require_selected()) is None:
+            return
+        self._act(self.bench.agents.jump(agent.agent_id), f"switched your tmux client to {agent.name}")
+
+    def action_remove(self) -> None:
+        if (agent := self._require_selected()) is None:
+            return
+        from tui.modals.confirm import ConfirmModal
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._act(
+                    self.bench.agents.remove({"agent_id": agent.agent_id}),
+                    f"removed {agent.name}; its tmux pane keeps running",
                 )
 
         self.app.push_screen(ConfirmModal(f"Remove agent {agent.name}? The tmux pane keeps running."), confirmed)
