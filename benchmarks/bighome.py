@@ -110,11 +110,19 @@ def bench_settings(home: Path, socket: str) -> Settings:
     return Settings(tmux_socket=socket, claude_home=home / "claude", codex_home=home / "codex")
 
 
+def tmux(socket: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, check=False, timeout=60)
+
+
 def kill_tmux(socket: str) -> None:
-    """Kill the tmux server on `socket` if one was started (nothing here starts one, but be sure)."""
+    """Kill the tmux server on `socket` if one runs, then remove the socket file, which tmux (3.3) leaves behind
+    in /tmp/tmux-<uid>."""
     if shutil.which("tmux") is None:
         return
-    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False, timeout=10)
+    tmux(socket, "kill-server")
+    path = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / socket
+    if path.is_socket() and tmux(socket, "has-session").returncode != 0:
+        path.unlink(missing_ok=True)
 
 
 def run_coro(factory: Callable[[], Any]) -> Any:
