@@ -145,17 +145,28 @@ async def test_adopt_picker_registers_the_free_pane(app: RelayboardApp) -> None:
         assert agent.session_name == "scratch" and agent.role == "worker"
 
 
-async def test_banner_follows_tmux_going_away(app: RelayboardApp, demo_home: BenchHome) -> None:
+async def test_banner_follows_tmux_going_away_and_coming_back(demo_bench, demo_home: BenchHome) -> None:
+    """With the periodic refresh on (1 s here), no key pressed: the agents pane says tmux is gone within 5 s, with
+    the command that fixes it, and clears again once a server runs on the socket."""
+    app = RelayboardApp(demo_bench, refresh_seconds=1.0)
+
+    async def banner_within(pilot: Pilot, predicate, seconds: float = 5.0) -> str:  # type: ignore[no-untyped-def]
+        for _ in range(int(seconds / 0.25)):
+            await pilot.pause(0.25)
+            text = banner_text(app) if app.screen.query(ReadinessBanner) else ""
+            if predicate(text):
+                return text
+        raise AssertionError(f"banner never matched; last: {text!r}")
+
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("2")
         await settle(pilot)
         assert "tmux_discovery" not in banner_text(app)
         demo_home.kill_tmux()
-        await pilot.press("r")
-        await settle(pilot)
-        text = banner_text(app)
-        assert "tmux_discovery unavailable" in text
-        assert "No tmux server is running" in text
+        text = await banner_within(pilot, lambda t: "tmux_discovery unavailable" in t)
+        assert f"tmux -L {demo_home.settings.tmux_socket} new-session -d" in text
+        demo_home.tmux("new-session", "-d")
+        await banner_within(pilot, lambda t: "tmux_discovery" not in t)
 
 
 async def test_routing_kill_switch_shows_its_hint(app: RelayboardApp) -> None:
