@@ -1,0 +1,67 @@
+"""Edit an agent's label, role, capability and project path. The answer holds only the fields that changed."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+from storage.models import ROLES, Agent
+
+
+class EditAgentModal(ModalScreen[dict[str, Any] | None]):
+    CSS_PATH = "modals.tcss"
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "cancel", "Cancel", id="edit.cancel"),
+        Binding("ctrl+s", "save", "Save", id="edit.save"),
+    ]
+
+    def __init__(self, agent: Agent) -> None:
+        super().__init__()
+        self.agent = agent
+
+    def compose(self) -> ComposeResult:
+        agent = self.agent
+        with Vertical(classes="dialog"):
+            yield Label(f"[b]Edit {agent.name}[/b]")
+            with Grid(classes="form"):
+                yield Label("Label")
+                yield Input(agent.label, placeholder="what this agent is for", id="edit-label", compact=True)
+                yield Label("Role")
+                yield Select([(r, r) for r in ROLES], value=agent.role, allow_blank=False, id="edit-role", compact=True)
+                yield Label("Capability")
+                yield Input(agent.capability, placeholder="e.g. python", id="edit-capability", compact=True)
+                yield Label("Project")
+                yield Input(agent.project_path, placeholder="project path", id="edit-project", compact=True)
+            yield Label("Tab moves · Enter or Ctrl+S saves · Escape cancels", classes="dim")
+            yield Label("", id="edit-error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Save", variant="primary", id="edit-save", compact=True)
+                yield Button("Cancel", id="edit-cancel", compact=True)
+
+    def changes(self) -> dict[str, Any]:
+        values = {
+            "label": self.query_one("#edit-label", Input).value.strip(),
+            "role": str(self.query_one("#edit-role", Select).value),
+            "capability": self.query_one("#edit-capability", Input).value.strip(),
+            "project_path": self.query_one("#edit-project", Input).value.strip(),
+        }
+        return {field: value for field, value in values.items() if value != getattr(self.agent, field)}
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#edit-save")
+    def action_save(self) -> None:
+        changes = self.changes()
+        if changes.get("capability") == "":
+            self.query_one("#edit-error", Label).update("a capability can be changed but not cleared")
+            return
+        self.dismiss(changes)
+
+    @on(Button.Pressed, "#edit-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,114 @@
+"""Launch a managed agent: a name, a preset (or a custom command), a working directory and a role.
+
+The answer is the parameters of `app.agent.launch`; the core checks the name, the command policy and the
+directory again, and its refusal becomes a notification.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+from storage.models import ROLES
+
+PRESETS = ("claude", "codex", "shell", "custom")
+
+
+def default_cwd(home: Path) -> str:
+    """Where Relayboard was started, else the folder above the bench home: both absolute."""
+    try:
+        return os.getcwd()
+    except OSError:  # the directory was removed under us
+        return str(home.resolve().parent)
+
+
+def _problem(name: str, preset: str, command: str, cwd: str) -> str:
+    """What stops the form from being sent (the core checks the rest)."""
+    if not name:
+        return "give the agent a name"
+    if preset == "custom" and not command:
+        return "the custom preset needs a command"
+    if not Path(cwd).is_absolute():
+        return "the directory must be an absolute path"
+    return ""
+
+
+class LaunchModal(ModalScreen[dict[str, Any] | None]):
+    CSS_PATH = "modals.tcss"
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "cancel", "Cancel", id="launch.cancel"),
+        Binding("ctrl+s", "launch", "Launch", id="launch.submit"),
+    ]
+
+    def __init__(self, cwd: str) -> None:
+        super().__init__()
+        self.cwd = cwd
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("[b]Launch a managed agent[/b]")
+            with Grid(classes="form"):
+                yield Label("Name")
+                yield Input(placeholder="letters, digits, . _ -", id="launch-name", compact=True)
+                yield Label("Preset")
+                yield Select(
+                    [(p, p) for p in PRESETS], value="claude", allow_blank=False, id="launch-preset", compact=True
+                )
+                yield Label("Command", id="launch-command-label", classes="custom-only")
+                yield Input(
+                    placeholder="program and arguments", id="launch-command", compact=True, classes="custom-only"
+                )
+                yield Label("Cwd")
+                yield Input(self.cwd, placeholder="absolute directory", id="launch-cwd", compact=True)
+                yield Label("Role")
+                yield Select([(r, r) for r in ROLES], value="worker", allow_blank=False, id="launch-role", compact=True)
+            yield Label("Runs in tmux session rb-<name> and keeps running after you quit.", classes="dim")
+            yield Label("Tab moves · Enter or Ctrl+S launches · Escape cancels", classes="dim")
+            yield Label("", id="launch-error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Launch", variant="primary", id="launch-go", compact=True)
+                yield Button("Cancel", id="launch-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self._show_command(False)
+
+    @on(Select.Changed, "#launch-preset")
+    def preset_changed(self, event: Select.Changed) -> None:
+        self._show_command(event.value == "custom")
+
+    def _show_command(self, custom: bool) -> None:
+        for widget in self.query(".custom-only"):
+            widget.display = custom
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#launch-go")
+    def action_launch(self) -> None:
+        name = self.query_one("#launch-name", Input).value.strip()
+        preset = str(self.query_one("#launch-preset", Select).value)
+        command = self.query_one("#launch-command", Input).value.strip()
+        cwd = self.query_one("#launch-cwd", Input).value.strip()
+        problem = _problem(name, preset, command, cwd)
+        if problem:
+            self.query_one("#launch-error", Label).update(problem)
+            return
+        params: dict[str, Any] = {
+            "name": name,
+            "preset": preset,
+            "cwd": cwd,
+            "role": str(self.query_one("#launch-role", Select).value),
+        }
+        if preset == "custom":
+            params["command"] = command
+        self.dismiss(params)
+
+    @on(Button.Pressed, "#launch-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

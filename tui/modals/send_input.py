@@ -1,0 +1,70 @@
+"""Type text into an agent's pane: several lines if need be, sent as one paste followed by Enter.
+
+Ctrl+S or the Send button sends, Escape cancels. "Force" skips the safe-send guard, which refuses to type into a
+pane whose foreground command is not the agent's own (an editor, a shell where Claude Code was).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Label, TextArea
+
+MAX_BYTES = 16 * 1024  # the core's limit; shown here, enforced there
+
+
+@dataclass(frozen=True)
+class SendInput:
+    payload: str
+    force: bool
+
+
+class SendInputModal(ModalScreen[SendInput | None]):
+    CSS_PATH = "modals.tcss"
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("ctrl+s", "send", "Send", id="send_input.send"),
+        Binding("escape", "cancel", "Cancel", id="send_input.cancel"),
+    ]
+
+    def __init__(self, agent_name: str, kind: str) -> None:
+        super().__init__()
+        self.agent_name = agent_name
+        self.kind = kind
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="send-dialog"):
+            yield Label(f"[b]Send input to {self.agent_name}[/b] ({self.kind})")
+            yield TextArea(id="send-text", soft_wrap=True, show_line_numbers=False)
+            yield Label(
+                f"0 / {MAX_BYTES} bytes · Enter adds a line; Ctrl+S sends (then Enter)", id="send-size", classes="dim"
+            )
+            yield Checkbox("Force: type even if the pane runs something else", id="send-force", compact=True)
+            yield Label("", id="send-error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Send", variant="primary", id="send-go", compact=True)
+                yield Button("Cancel", id="send-cancel", compact=True)
+
+    @on(TextArea.Changed, "#send-text")
+    def text_changed(self, event: TextArea.Changed) -> None:
+        size = len(event.text_area.text.encode("utf-8", "surrogatepass"))
+        label = self.query_one("#send-size", Label)
+        label.update(f"{size} / {MAX_BYTES} bytes · Enter adds a line; Ctrl+S sends (then Enter)")
+        label.set_class(size > MAX_BYTES, "error")
+
+    @on(Button.Pressed, "#send-go")
+    def action_send(self) -> None:
+        text = self.query_one("#send-text", TextArea).text
+        if not text.strip():
+            self.query_one("#send-error", Label).update("type something to send")
+            return
+        self.dismiss(SendInput(payload=text, force=self.query_one("#send-force", Checkbox).value))
+
+    @on(Button.Pressed, "#send-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
