@@ -7,6 +7,7 @@ concurrent scan requests join the scan already in flight.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -179,14 +180,35 @@ class TmuxAdapter:
                 current.append(line)
         return {pane_id: "\n".join(body).rstrip() for pane_id, body in screens.items()}
 
+    def _capture_each(self, pane_ids: list[str], lines: int) -> dict[str, str]:
+        # tmux stops a command sequence at its first failure, so one pane that vanished since the scan would
+        # cost every capture of the batch: on failure, capture pane by pane and leave out the missing ones.
+        try:
+            return self._capture_many(pane_ids, lines)
+        except BenchError:
+            if len(pane_ids) == 1:
+                raise
+        screens: dict[str, str] = {}
+        for pane_id in pane_ids:
+            with contextlib.suppress(BenchError):
+                screens |= self._capture_many([pane_id], lines)
+        return screens
+
     async def capture_many(self, pane_ids: list[str], lines: int = 40) -> dict[str, str]:
-        """The last `lines` lines of each pane (wrapped lines joined), by pane id."""
+        """The last `lines` lines of each pane (wrapped lines joined), by pane id; panes that are gone are left
+        out."""
         if not pane_ids:
             return {}
-        return await asyncio.to_thread(self._capture_many, pane_ids, lines)
+        return await asyncio.to_thread(self._capture_each, pane_ids, lines)
 
     async def capture(self, pane_id: str, lines: int = 40) -> str:
-        return (await self.capture_many([pane_id], lines)).get(pane_id, "")
+        """One pane's screen; `pane_not_found` when tmux no longer has it."""
+        try:
+            return (await self.capture_many([pane_id], lines))[pane_id]
+        except (BenchError, KeyError):
+            if not (await self.probe()).alive:
+                raise BenchError("tmux_unavailable", f"no tmux server on socket {self.socket_label!r}") from None
+            raise BenchError("pane_not_found", f"pane {pane_id} is gone", details={"pane_id": pane_id}) from None
 
     def _send_text(self, pane_id: str, text: str, submit: bool) -> None:
         enter = [";", "send-keys", "-t", pane_id, "Enter"] if submit else []
