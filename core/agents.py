@@ -131,6 +131,7 @@ class Agents:
         self.scanner = PaneScanner(self._scan_once, ctx.clock)
         self.live: dict[str, Pane] = {}  # pane id -> pane, as the last scan saw it (with live-only fields)
         self._live_at = 0.0  # monotonic time of that scan
+        self._screens: dict[tuple[str, int], tuple[int, str]] = {}  # (pane, lines) -> (capture second, screen)
         self._written: tuple[frozenset[tuple[object, ...]], float] = (frozenset(), 0.0)
 
     # -- panes -------------------------------------------------------------------------------------------
@@ -194,7 +195,16 @@ class Agents:
         pane = await self.live_pane(agent, max_age=PREVIEW_PANE_AGE)
         if pane is None:
             raise BenchError("pane_not_found", f"{agent.name}'s pane is gone", details={"pane_id": agent.pane_id})
-        screen = await self.ctx.tmux.capture(pane.pane_id, p.lines)
+        # A preview polls every second; when the pane's window showed no activity since (and not in the same
+        # second as) the last capture, that capture is still the screen and tmux is not asked again.
+        key = (pane.pane_id, p.lines)
+        cached = self._screens.get(key)
+        if cached is not None and pane.activity < cached[0]:
+            screen = cached[1]
+        else:
+            second = int(time.time())
+            screen = await self.ctx.tmux.capture(pane.pane_id, p.lines)
+            self._screens = {k: v for k, v in self._screens.items() if k[0] in self.live} | {key: (second, screen)}
         return AgentScreen(agent_id=agent.agent_id, pane_id=pane.pane_id, screen=screen, captured_at=self.ctx.now())
 
     async def jump(self, agent_id: str) -> None:

@@ -53,7 +53,7 @@ class AgentTable(BenchTable):
         self._agents: Sequence[Agent] = ()
         self._now: datetime | None = None
         self._fitted_width = 0
-        self._layout: object = None
+        self._layout: tuple[list[str], list[int], list[tuple[str, ...]]] | None = None
 
     def show_agents(self, agents: Sequence[Agent], now: datetime) -> int:
         """Refill the table (keeping the cursor on the same agent); returns the number of rows."""
@@ -77,20 +77,39 @@ class AgentTable(BenchTable):
         why = labels.index("Why")
         room = width - SCROLLBAR - 2 * self.cell_padding * len(labels) - sum(widths) + widths[why]
         widths[why] = max(MIN_WHY, min(widths[why], room))
-        layout = (labels, widths, [(a.agent_id, *map(str, r)) for a, r in zip(self._agents, rows, strict=True)])
+        shown = [(a.agent_id, *map(str, r)) for a, r in zip(self._agents, rows, strict=True)]
+        layout = (labels, widths, shown)
         if layout == self._layout:
             return  # the same cells: a refresh that changed nothing costs no rebuild (50 agents, every 3 s)
+        previous = self._layout
         self._layout = layout
+        if (
+            previous is not None
+            and previous[:2] == (labels, widths)
+            and [r[0] for r in previous[2]] == [r[0] for r in shown]
+        ):
+            # Same columns and rows: update only the cells that changed (the "Active" column moves every
+            # refresh; rebuilding 50 rows for it was most of the pane's idle CPU).
+            for (key, *old), (_, *new), cells in zip(previous[2], shown, rows, strict=True):
+                for index, (before, after) in enumerate(zip(old, new, strict=True)):
+                    if before != after:
+                        value = self._why(cells[index], widths[why]) if index == why else cells[index]
+                        self.update_cell(key, labels[index].lower(), value)
+            return
         selected = self.selected_key
         self.clear(columns=True)
         for label, column_width in zip(labels, widths, strict=True):
             self.add_column(label, width=column_width, key=label.lower())
         for agent, cells in zip(self._agents, rows, strict=True):
-            why_text = Text(str(cells[why]))
-            why_text.truncate(widths[why], overflow="ellipsis")
-            self.add_row(*cells[:why], why_text, *cells[why + 1 :], key=agent.agent_id)
+            self.add_row(*cells[:why], self._why(cells[why], widths[why]), *cells[why + 1 :], key=agent.agent_id)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
+
+    @staticmethod
+    def _why(cell: str | Text, width: int) -> Text:
+        text = Text(str(cell))
+        text.truncate(width, overflow="ellipsis")
+        return text
 
     def _cells(self, agent: Agent, wide: bool) -> list[str | Text]:
         assert self._now is not None
