@@ -38,6 +38,7 @@ AGENT_LIST = ListSpec(
     tiebreak=("name",),
 )
 PANE_SEEN_SECONDS = 30.0
+WATCHED_LINES = 40  # lines of each pane the watcher captures; previews of up to this many lines reuse them
 PREVIEW_PANE_AGE = 5.0  # a preview may use a scan this old to find its pane
 KIND_BY_COMMAND = {
     "claude": "claude",
@@ -131,12 +132,16 @@ class Agents:
         self.scanner = PaneScanner(self._scan_once, ctx.clock)
         self.live: dict[str, Pane] = {}  # pane id -> pane, as the last scan saw it (with live-only fields)
         self._live_at = 0.0  # monotonic time of that scan
-        self._screens: dict[tuple[str, int], tuple[int, str]] = {}  # (pane, lines) -> (capture second, screen)
+        self.live_wall = 0.0  # wall-clock time of that scan
+        # The watcher's last capture of each pane it watches, and the scan they are all current for.
+        self.screens: dict[str, str] = {}
+        self.screens_as_of = 0.0
         self._written: tuple[frozenset[tuple[object, ...]], float] = (frozenset(), 0.0)
 
     # -- panes -------------------------------------------------------------------------------------------
     async def _scan_once(self) -> int:
         now = self.ctx.now()
+        started = time.time()
         panes = await self.ctx.tmux.list_panes(now)
         before = {(p.pane_id, p.alive, p.current_command) for p in self.live.values()}
         # Write only what changed (or, at least every PANE_SEEN_SECONDS, to move last_seen): an idle bench
@@ -149,6 +154,7 @@ class Agents:
             self._written = (shape, time.monotonic())
         self.live = {p.pane_id: p for p in panes}
         self._live_at = time.monotonic()
+        self.live_wall = started
         if {(p.pane_id, p.alive, p.current_command) for p in panes} != before:
             self.ctx.bus.publish_topic("panes")
         return len(panes)
@@ -195,16 +201,13 @@ class Agents:
         pane = await self.live_pane(agent, max_age=PREVIEW_PANE_AGE)
         if pane is None:
             raise BenchError("pane_not_found", f"{agent.name}'s pane is gone", details={"pane_id": agent.pane_id})
-        # A preview polls every second; when the pane's window showed no activity since (and not in the same
-        # second as) the last capture, that capture is still the screen and tmux is not asked again.
-        key = (pane.pane_id, p.lines)
-        cached = self._screens.get(key)
-        if cached is not None and pane.activity < cached[0]:
-            screen = cached[1]
+        # While the watcher runs, it has just captured every pane that moved: a preview polling each second reads
+        # that instead of starting a tmux client of its own (the screen is at most one watcher tick old).
+        watched = self.screens.get(pane.pane_id)
+        if watched is not None and self.screens_as_of >= self.live_wall > 0 and p.lines <= WATCHED_LINES:
+            screen = "\n".join(watched.splitlines()[-p.lines :])
         else:
-            second = int(time.time())
             screen = await self.ctx.tmux.capture(pane.pane_id, p.lines)
-            self._screens = {k: v for k, v in self._screens.items() if k[0] in self.live} | {key: (second, screen)}
         return AgentScreen(agent_id=agent.agent_id, pane_id=pane.pane_id, screen=screen, captured_at=self.ctx.now())
 
     async def jump(self, agent_id: str) -> None:

@@ -11,7 +11,7 @@ import logging
 import time
 
 from core.agent_state import RuleSet, Signals, detect, rules_from
-from core.agents import Agents, pane_of
+from core.agents import WATCHED_LINES, Agents, pane_of
 from core.context import Context
 from core.errors import BenchError
 from core.launcher import Launcher
@@ -20,7 +20,7 @@ from storage import agents as repo
 from storage.models import Agent
 
 log = logging.getLogger(__name__)
-CAPTURE_LINES = 40
+CAPTURE_LINES = WATCHED_LINES
 
 
 class AgentWatcher:
@@ -31,7 +31,6 @@ class AgentWatcher:
         self.logs = logs
         self.rules: RuleSet = rules_from(ctx.settings.rules_file)
         self._captured: dict[str, int] = {}  # pane id -> wall-clock second of its last capture
-        self._screens: dict[str, str] = {}  # pane id -> its last captured screen
         self._task: asyncio.Task[None] | None = None
         self.last_error = ""
 
@@ -56,11 +55,11 @@ class AgentWatcher:
             for a in agents
             if (p := panes[a.agent_id])
             and p.alive
-            and (p.activity >= self._captured.get(p.pane_id, -1) or p.pane_id not in self._screens)
+            and (p.activity >= self._captured.get(p.pane_id, -1) or p.pane_id not in self.agents.screens)
         ]
         captured_second = int(time.time())
-        for gone in set(self._screens) - set(live):
-            self._screens.pop(gone, None)
+        for gone in set(self.agents.screens) - set(live):
+            self.agents.screens.pop(gone, None)
             self._captured.pop(gone, None)
         screens = await self.ctx.tmux.capture_many([a.pane_id or "" for a in stale], CAPTURE_LINES) if stale else {}
         changed = 0
@@ -73,10 +72,10 @@ class AgentWatcher:
             fresh = screens.get(agent.pane_id or "")
             if pane is not None and fresh is not None:
                 self._captured[pane.pane_id] = captured_second
-                self._screens[pane.pane_id] = fresh
+                self.agents.screens[pane.pane_id] = fresh
             # Every agent is judged every tick (its command or death may have changed without output); a pane
             # not captured this time is judged on its last screen.
-            screen = self._screens.get(pane.pane_id, "") if pane is not None else ""
+            screen = self.agents.screens.get(pane.pane_id, "") if pane is not None else ""
             digest = hashlib.sha1(fresh.encode(), usedforsecurity=False).hexdigest() if fresh is not None else ""
             moved = fresh is not None and digest != agent.screen_hash
             verdict = detect(
@@ -97,6 +96,8 @@ class AgentWatcher:
             if change:
                 updates.append((agent.agent_id, change))
                 changed += "state" in change
+        # Every screen now matches this tick's scan: previews may show them instead of asking tmux again.
+        self.agents.screens_as_of = self.agents.live_wall if live else 0.0
         if updates:
             async with self.ctx.db.write() as w:
                 for agent_id, change in updates:
