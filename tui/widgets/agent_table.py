@@ -31,14 +31,16 @@ SCROLLBAR = 2  # kept free, so the columns do not move when a vertical scrollbar
 
 
 def since(stamp: str | None, now: datetime) -> str:
-    """How long ago, by the bench clock (frozen in snapshots): `12s`, `5m`, `3h`, `2d`."""
+    """How long ago, by the bench clock (frozen in snapshots): `<1m`, `5m`, `3h`, `2d`. Minutes at the finest:
+    a seconds counter would change every row at every refresh, and redrawing a 50-row table every 3 s is most of
+    what an idle agents pane costs."""
     if not stamp:
         return "-"
     seconds = max(0, int((now - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds()))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return "<1m"
 
 
 def pane_address(agent: Agent) -> str:
