@@ -14,6 +14,7 @@ from core.clock import Clock, stamp
 from core.config import Settings
 from core.hints import Hint, HintTarget, make_hint
 from core.processes import SUPERVISOR_MISSING
+from core.routes import ROUTING_SWITCH
 from core.scheduler import SCHEDULER_MISSING
 from core.tmux import TmuxAdapter
 from storage import migrations
@@ -231,6 +232,7 @@ async def _bench_counts(db: Database | None) -> dict[str, int]:
         "SELECT (SELECT count(*) FROM agents) AS agents,"
         " (SELECT count(*) FROM routes WHERE enabled = 1) AS routes_enabled,"
         " (SELECT count(*) FROM log_attachments WHERE state = 'active') AS attachments_active,"
-        " coalesce((SELECT value FROM settings WHERE key = 'routing_enabled'), 'true') = 'true' AS routing_enabled"
+        " coalesce((SELECT value FROM settings WHERE key = ?), 'true') = 'true' AS routing_enabled",
+        (ROUTING_SWITCH,),
     )
     return {k: int(v) for k, v in dict(row).items()} if row else {}

@@ -245,3 +245,25 @@ async def test_agent_lifecycle_is_audited_with_the_surface_origin(
     assert {line["origin"] for line in lines} == {surface}
     text = (tmp_path / "home" / "audit.jsonl").read_text()
     assert "tok-992211" not in text and "RB_AUDIT_TOKEN" in text
+
+
+async def test_event_stream_yields_committed_events_in_order(bench: Bench) -> None:
+    """The core's event stream (what a headless consumer iterates) sees every committed event, in commit order."""
+    stream = bench.bus.stream()
+    received: list[str] = []
+
+    async def consume() -> None:
+        async for notice in stream:
+            if notice.event is not None:
+                received.append(notice.event.event_type)
+            if len(received) == 2:
+                return
+
+    consumer = asyncio.create_task(consume())
+    await asyncio.sleep(0)  # let the consumer subscribe
+    await bench.memory.note_add({"title": "not an event"})  # a topic notice only: not in `received`
+    await bench.routes.set_enabled({"enabled": False})
+    await bench.routes.set_enabled({"enabled": True})
+    await asyncio.wait_for(consumer, 5)
+    await stream.aclose()
+    assert received == ["routing_toggled", "routing_toggled"]
