@@ -69,5 +69,9 @@ async def seed(test_home: BenchHome) -> None:
 def seeded_home(root: Path) -> BenchHome:
     """A demo bench; the caller kills its tmux server (`kill_tmux`) when done."""
     test_home = make_home(root)
-    asyncio.run(seed(test_home))
+    try:
+        asyncio.run(seed(test_home))
+    except BaseException:
+        test_home.kill_tmux()  # a seed that failed half-way must not leave its tmux server running
+        raise
     return test_home
