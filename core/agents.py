@@ -60,6 +60,21 @@ def pane_of(agent: Agent, live: dict[str, Pane]) -> Pane | None:
     return pane
 
 
+def agent_in_pane(pane: Pane, now: str, **fields: Any) -> Agent:
+    """A new agent sitting in `pane`: adopted, or launched (then `fields` also holds managed, command, …)."""
+    return Agent(
+        agent_id=uuid.uuid4().hex[:12],
+        socket=pane.socket,
+        pane_id=pane.pane_id,
+        session_name=pane.session_name,
+        window_index=pane.window_index,
+        pane_index=pane.pane_index,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+
+
 def guess_kind(command: str) -> AgentKind:
     base = command.rsplit("/", 1)[-1].lower()
     if base in KIND_BY_COMMAND:
@@ -249,22 +264,15 @@ class Agents:
                 f"pane {p.pane_id} not found in {p.session_name}:{p.window_index}.{p.pane_index}; scan again",
                 details={"pane_id": p.pane_id},
             )
-        now = self.ctx.now()
-        agent = Agent(
-            agent_id=uuid.uuid4().hex[:12],
+        agent = agent_in_pane(
+            pane,
+            self.ctx.now(),
             name=p.name,
             role=p.role,
             capability=p.capability,
             kind=p.kind or guess_kind(pane.current_command),
             label=p.label,
             project_path=p.project_path,
-            socket=socket,
-            pane_id=pane.pane_id,
-            session_name=pane.session_name,
-            window_index=pane.window_index,
-            pane_index=pane.pane_index,
-            created_at=now,
-            updated_at=now,
         )
         async with self.ctx.db.write() as w:
             existing = await repo.get_by_pane(w, socket, pane.pane_id)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from typing import Any, Literal
 
 from pydantic import Field
 
-from core.agents import Agents, InputRole, pane_of
+from core.agents import Agents, InputRole, agent_in_pane, pane_of
 from core.context import Context
 from core.errors import BenchError
 from core.security import PolicyViolation, check_command, check_directory, check_env
@@ -95,25 +94,19 @@ class Launcher:
         if pane is None:
             raise BenchError("tmux_unavailable", f"the new session {session} vanished right after it started")
         now = self.ctx.now()
-        agent = Agent(
-            agent_id=uuid.uuid4().hex[:12],
+        agent = agent_in_pane(
+            pane,
+            now,
             name=p.name,
             role=p.role,
             capability=p.capability,
             kind=kind,
             label=p.label,
             project_path=p.project_path,
-            socket=self.ctx.tmux.socket_label,
-            pane_id=pane.pane_id,
-            session_name=pane.session_name,
-            window_index=pane.window_index,
-            pane_index=pane.pane_index,
             managed=True,
             command=command,
             launch_cwd=cwd,
             launch_env=p.env,
-            created_at=now,
-            updated_at=now,
             last_activity_at=now,
         )
         async with self.ctx.db.write() as w:

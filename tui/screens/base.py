@@ -67,12 +67,8 @@ class PaneScreen(Screen[None]):
             bench = await self.relayboard.get_bench()
             report = self.readiness = await bench.readiness()
             data = await self.load()
-        except BenchError as exc:
-            self.notify(f"{exc.code}: {exc.message}", severity="error", title="Relayboard")
-            return
-        except Exception:
-            log.exception("refresh of %s failed", self.PANE_ID)
-            self.notify("internal_error: see relayboard.log in the home directory", severity="error")
+        except Exception as exc:
+            self._notify_failure(exc, "refresh")
             return
         self.query_one(ReadinessBanner).show_report(report)
         self.show(data)
@@ -89,12 +85,16 @@ class PaneScreen(Screen[None]):
         """Run one operator action through the core; success and failure both become a notification."""
         try:
             await coro
-        except BenchError as exc:
-            self.notify(f"{exc.code}: {exc.message}", severity="error", title="Relayboard")
-            return
-        except Exception:
-            log.exception("action on %s failed", self.PANE_ID)
-            self.notify("internal_error: see relayboard.log in the home directory", severity="error")
+        except Exception as exc:
+            self._notify_failure(exc, "action")
             return
         self.notify(done, timeout=3)
         self.refresh_data()
+
+    def _notify_failure(self, exc: Exception, what: str) -> None:
+        """A core failure as a notification with its code; anything else is logged, never shown raw."""
+        if isinstance(exc, BenchError):
+            self.notify(f"{exc.code}: {exc.message}", severity="error", title="Relayboard")
+        else:
+            log.error("%s on %s failed", what, self.PANE_ID, exc_info=exc)
+            self.notify("internal_error: see relayboard.log in the home directory", severity="error")
