@@ -33,12 +33,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from core.bench import DB_NAME, Bench
 from core.clock import FixedClock
 from core.config import Settings
-from storage.models import STATE_PRIORITY
+from storage.models import STATE_PRIORITY, BlockReason
 
 END = datetime(2025, 6, 2, 15, 30, 0, tzinfo=UTC)  # the data ends here; FixedClock(END) is "now"
 DAYS = 30
@@ -195,16 +195,7 @@ SURFACE_BY_ORIGIN = {
 }
 QUEUE_STATES = ("delivered", "canceled", "failed", "queued", "blocked")
 QUEUE_WEIGHTS = (70, 10, 5, 8, 7)
-BLOCK_REASONS = (
-    "awaiting_approval",
-    "operator_delayed",
-    "target_unavailable",
-    "target_busy",
-    "permission_denied",
-    "budget_exceeded",
-    "loop_detected",
-    "routing_disabled",
-)
+BLOCK_REASONS = get_args(BlockReason)
 MODELS = (
     ("claude", "claude-sonnet-4", 3.0, 15.0),
     ("claude", "claude-opus-4", 15.0, 75.0),

@@ -171,10 +171,7 @@ def adopt_all(home: Path, socket: str, agents: int) -> None:
             for i, pane in enumerate(panes[:agents]):
                 await bench.agents.register_from_pane(
                     {
-                        "pane_id": pane.pane_id,
-                        "session_name": pane.session_name,
-                        "window_index": pane.window_index,
-                        "pane_index": pane.pane_index,
+                        **pane.identity(),
                         "name": f"idle-agent-{i:03d}",
                         "role": "shell",
                     }

@@ -113,10 +113,7 @@ async def adopt(bench: Bench, agents: int) -> list[str]:
     for i, pane in enumerate(picked):
         await bench.agents.register_from_pane(
             {
-                "pane_id": pane.pane_id,
-                "session_name": pane.session_name,
-                "window_index": pane.window_index,
-                "pane_index": pane.pane_index,
+                **pane.identity(),
                 "name": f"bench-agent-{i:03d}",
                 "role": "shell" if pane.current_command == "bash" else "worker",
             }

@@ -54,10 +54,7 @@ async def seed_demo(bench: Bench) -> DemoBench:
         pane = by_session[session].pop(0)
         agent = await bench.agents.register_from_pane(
             {
-                "pane_id": pane.pane_id,
-                "session_name": pane.session_name,
-                "window_index": pane.window_index,
-                "pane_index": pane.pane_index,
+                **pane.identity(),
                 "name": name,
                 "role": role,
                 "kind": kind,

@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ QUEUE_LIST = ListSpec(
     tiebreak=("enqueued_at", "rowid"),
     time_column="enqueued_at",
 )
+_HELD_KEYS: ContextVar[frozenset[str]] = ContextVar("relayboard_held_idempotency_keys", default=frozenset())
 FINAL_STATES = frozenset({"delivered", "canceled", "failed"})
 OPERATOR = "operator"
 
@@ -114,7 +116,7 @@ class Queue:
                 )
             sender, role = sender_agent.agent_id, sender_agent.role
         async with self._key_lock(p.idempotency_key):
-            message, deduplicated = await self._enqueue(
+            message, deduplicated = await self.enqueue(
                 target_agent_id=p.target_agent_id,
                 payload=p.payload,
                 sender=sender,
@@ -164,13 +166,18 @@ class Queue:
 
     @asynccontextmanager
     async def _key_lock(self, key: str | None) -> AsyncIterator[None]:
-        """One caller per idempotency key at a time in this process; the UNIQUE key row covers other processes."""
-        if key is None:
+        """One caller per idempotency key at a time in this process; the UNIQUE key row covers other processes.
+        Re-entrant within a task: send_input holds the key over enqueue and typing, and enqueue takes it again."""
+        if key is None or key in _HELD_KEYS.get():
             yield
             return
         lock = self._key_locks.setdefault(key, asyncio.Lock())
         async with lock:
-            yield
+            token = _HELD_KEYS.set(_HELD_KEYS.get() | {key})
+            try:
+                yield
+            finally:
+                _HELD_KEYS.reset(token)
         if not lock.locked():
             self._key_locks.pop(key, None)
 
@@ -186,68 +193,48 @@ class Queue:
         source_event_id: str | None = None,
         block_reason: BlockReason | None = None,
     ) -> tuple[QueueMessage, bool]:
-        """Queue a message for later delivery (routes, the demo). Returns (message, deduplicated)."""
+        """Queue a message (send_input delivers it at once; routes and the demo leave it for delivery). Returns
+        (message, deduplicated)."""
         async with self._key_lock(idempotency_key):
-            return await self._enqueue(
-                target_agent_id=target_agent_id,
-                payload=payload,
-                sender=sender,
-                sender_role=sender_role,
-                idempotency_key=idempotency_key,
-                route_id=route_id,
-                source_event_id=source_event_id,
-                block_reason=block_reason,
-            )
-
-    async def _enqueue(
-        self,
-        *,
-        target_agent_id: str,
-        payload: str,
-        sender: str,
-        sender_role: Role,
-        idempotency_key: str | None = None,
-        route_id: str | None = None,
-        source_event_id: str | None = None,
-        block_reason: BlockReason | None = None,
-    ) -> tuple[QueueMessage, bool]:
-        if sender_role != "master":
-            raise BenchError("permission_denied", f"only a master may send input; sender role is {sender_role}")
-        target = await agents_repo.get(self.ctx.db, target_agent_id)
-        if target is None:
-            raise BenchError("agent_not_found", f"no agent {target_agent_id}", details={"agent_id": target_agent_id})
-        now = self.ctx.now()
-        async with self.ctx.db.write() as w:
-            if idempotency_key:
-                first = await repo.by_idempotency_key(w, idempotency_key)
-                if first is not None:
-                    return first, True
-            state = "blocked" if block_reason else "queued"
-            message = QueueMessage(
-                message_id=uuid.uuid4().hex[:12],
-                state=state,
-                state_priority=STATE_PRIORITY[state],
-                block_reason=block_reason,
-                route_id=route_id,
-                source_event_id=source_event_id,
-                sender=sender,
-                sender_role=sender_role,
-                target_agent_id=target_agent_id,
-                payload=payload,
-                idempotency_key=idempotency_key,
-                enqueued_at=now,
-                updated_at=now,
-            )
-            await repo.insert(w, message)
-            event = await self.ctx.recorder.stage(
-                w,
-                "queue_message_enqueued",
-                f"queued {len(payload)} chars for {target.name}" + (f" ({block_reason})" if block_reason else ""),
-                {"message_id": message.message_id, "state": state, "block_reason": block_reason},
-                agent_id=target_agent_id,
-            )
-        self.ctx.recorder.committed(event, topic="queue")
-        return message, False
+            if sender_role != "master":
+                raise BenchError("permission_denied", f"only a master may send input; sender role is {sender_role}")
+            target = await agents_repo.get(self.ctx.db, target_agent_id)
+            if target is None:
+                raise BenchError(
+                    "agent_not_found", f"no agent {target_agent_id}", details={"agent_id": target_agent_id}
+                )
+            now = self.ctx.now()
+            async with self.ctx.db.write() as w:
+                if idempotency_key:
+                    first = await repo.by_idempotency_key(w, idempotency_key)
+                    if first is not None:
+                        return first, True
+                state = "blocked" if block_reason else "queued"
+                message = QueueMessage(
+                    message_id=uuid.uuid4().hex[:12],
+                    state=state,
+                    state_priority=STATE_PRIORITY[state],
+                    block_reason=block_reason,
+                    route_id=route_id,
+                    source_event_id=source_event_id,
+                    sender=sender,
+                    sender_role=sender_role,
+                    target_agent_id=target_agent_id,
+                    payload=payload,
+                    idempotency_key=idempotency_key,
+                    enqueued_at=now,
+                    updated_at=now,
+                )
+                await repo.insert(w, message)
+                event = await self.ctx.recorder.stage(
+                    w,
+                    "queue_message_enqueued",
+                    f"queued {len(payload)} chars for {target.name}" + (f" ({block_reason})" if block_reason else ""),
+                    {"message_id": message.message_id, "state": state, "block_reason": block_reason},
+                    agent_id=target_agent_id,
+                )
+            self.ctx.recorder.committed(event, topic="queue")
+            return message, False
 
     async def _transition(
         self, message_id: str, allowed: set[str], changes: dict[str, Any], event_type: str, summary: str

@@ -77,6 +77,15 @@ class Pane(Row):
     pipe_open: bool = False
     activity: int = 0
 
+    def identity(self) -> dict[str, Any]:
+        """What `app.agent.register_from_pane` needs to name this pane (CONTRACTS.md: pane identity)."""
+        return {
+            "pane_id": self.pane_id,
+            "session_name": self.session_name,
+            "window_index": self.window_index,
+            "pane_index": self.pane_index,
+        }
+
 
 class Agent(Row):
     agent_id: str

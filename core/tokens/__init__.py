@@ -72,16 +72,9 @@ class Tokens:
         usage = TokenUsage(
             usage_id=0,
             dedup_key=key,
-            source=p.source,
-            agent_id=p.agent_id,
-            session_id=p.session_id,
-            model=p.model,
-            input_tokens=p.input_tokens,
-            output_tokens=p.output_tokens,
-            cache_read_tokens=p.cache_read_tokens,
-            cache_write_tokens=p.cache_write_tokens,
             cost_usd=cost,
             occurred_at=occurred,
+            **p.model_dump(exclude={"dedup_key", "occurred_at"}),
         )
         async with self.ctx.db.write() as w:
             recorded = await repo.record(w, usage)

@@ -50,10 +50,7 @@ def adopt(start_panes: StartPanes) -> Adopt:
             pane = panes[name]
             agents[name] = await bench.agents.register_from_pane(
                 {
-                    "pane_id": pane.pane_id,
-                    "session_name": pane.session_name,
-                    "window_index": pane.window_index,
-                    "pane_index": pane.pane_index,
+                    **pane.identity(),
                     "name": name,
                     "role": role,
                 }

@@ -27,13 +27,7 @@ def _tmux_pane_ids(tmux_bin: str, socket: str) -> set[str]:
 
 
 def _register_params(pane: Pane, **extra: Any) -> dict[str, Any]:
-    return {
-        "pane_id": pane.pane_id,
-        "session_name": pane.session_name,
-        "window_index": pane.window_index,
-        "pane_index": pane.pane_index,
-        **extra,
-    }
+    return {**pane.identity(), **extra}
 
 
 @pytest.fixture

@@ -203,10 +203,7 @@ agent's screen, refreshed about once a second.
             return
         pane = request.pane
         params = {
-            "pane_id": pane.pane_id,
-            "session_name": pane.session_name,
-            "window_index": pane.window_index,
-            "pane_index": pane.pane_index,
+            **pane.identity(),
             "name": request.name,
             "role": request.role,
         }
