@@ -37,10 +37,6 @@ async def append(w: Writer, event: Event) -> None:
     await w.execute(_INSERT, _params(event))
 
 
-async def append_many(w: Writer, events: list[Event]) -> None:
-    await w.executemany(_INSERT, [_params(e) for e in events])
-
-
 async def get(db: Database, event_id: str) -> Event | None:
     row = await db.fetchone("SELECT * FROM events WHERE event_id = ?", (event_id,))
     return Event.from_row(row) if row else None

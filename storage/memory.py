@@ -29,12 +29,6 @@ async def kv_delete(w: Writer, scope: str, key: str) -> int:
     return await w.execute("DELETE FROM memory_kv WHERE scope = ? AND key = ?", (scope, key))
 
 
-async def kv_live_count(db: Database, now: str) -> int:
-    return int(
-        await db.scalar("SELECT count(*) FROM memory_kv WHERE expires_at IS NULL OR expires_at > ?", (now,)) or 0
-    )
-
-
 async def blackboard_get(db: Database | Writer, key: str) -> BlackboardEntry | None:
     row = await db.fetchone("SELECT * FROM blackboard WHERE key = ?", (key,))
     return BlackboardEntry.from_row(row) if row else None
@@ -54,11 +48,6 @@ async def note_insert(w: Writer, note: Note) -> None:
         "INSERT INTO notes (note_id, title, body, tags, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (note.note_id, note.title, note.body, json.dumps(note.tags), note.source, note.created_at, note.updated_at),
     )
-
-
-async def note_get(db: Database, note_id: str) -> Note | None:
-    row = await db.fetchone("SELECT * FROM notes WHERE note_id = ?", (note_id,))
-    return Note.from_row(row) if row else None
 
 
 async def note_delete(w: Writer, note_id: str) -> int:
