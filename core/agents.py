@@ -149,7 +149,7 @@ class Agents:
         self._live_at = 0.0  # monotonic time of that scan
         self.live_wall = 0.0  # wall-clock time of that scan
         # The watcher's last capture of each pane it watches, and the scan they are all current for.
-        self.screens: dict[str, str] = {}
+        self.screens: dict[str, tuple[int, str]] = {}  # pane id -> (wall-clock second of the capture, screen)
         self.screens_as_of = 0.0
         self._written: tuple[frozenset[tuple[object, ...]], float] = (frozenset(), 0.0)
 
@@ -220,7 +220,7 @@ class Agents:
         # that instead of starting a tmux client of its own (the screen is at most one watcher tick old).
         watched = self.screens.get(pane.pane_id)
         if watched is not None and self.screens_as_of >= self.live_wall > 0 and p.lines <= WATCHED_LINES:
-            screen = "\n".join(watched.splitlines()[-p.lines :])
+            screen = "\n".join(watched[1].splitlines()[-p.lines :])
         else:
             screen = await self.ctx.tmux.capture(pane.pane_id, p.lines)
         return AgentScreen(agent_id=agent.agent_id, pane_id=pane.pane_id, screen=screen, captured_at=self.ctx.now())

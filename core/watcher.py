@@ -30,7 +30,6 @@ class AgentWatcher:
         self.launcher = launcher
         self.logs = logs
         self.rules: RuleSet = rules_from(ctx.settings.rules_file)
-        self._captured: dict[str, int] = {}  # pane id -> wall-clock second of its last capture
         self._task: asyncio.Task[None] | None = None
         self.last_error = ""
 
@@ -55,12 +54,11 @@ class AgentWatcher:
             for a in agents
             if (p := panes[a.agent_id])
             and p.alive
-            and (p.activity >= self._captured.get(p.pane_id, -1) or p.pane_id not in self.agents.screens)
+            and (p.pane_id not in self.agents.screens or p.activity >= self.agents.screens[p.pane_id][0])
         ]
         captured_second = int(time.time())
         for gone in set(self.agents.screens) - set(live):
-            self.agents.screens.pop(gone, None)
-            self._captured.pop(gone, None)
+            del self.agents.screens[gone]
         screens = await self.ctx.tmux.capture_many([a.pane_id or "" for a in stale], CAPTURE_LINES) if stale else {}
         changed = 0
         updates: list[tuple[str, dict[str, object]]] = []
@@ -71,11 +69,10 @@ class AgentWatcher:
                 continue  # tmux itself is unreachable: readiness says so; keep the last known states
             fresh = screens.get(agent.pane_id or "")
             if pane is not None and fresh is not None:
-                self._captured[pane.pane_id] = captured_second
-                self.agents.screens[pane.pane_id] = fresh
+                self.agents.screens[pane.pane_id] = (captured_second, fresh)
             # Every agent is judged every tick (its command or death may have changed without output); a pane
             # not captured this time is judged on its last screen.
-            screen = self.agents.screens.get(pane.pane_id, "") if pane is not None else ""
+            screen = self.agents.screens.get(pane.pane_id, (0, ""))[1] if pane is not None else ""
             digest = hashlib.sha1(fresh.encode(), usedforsecurity=False).hexdigest() if fresh is not None else ""
             moved = fresh is not None and digest != agent.screen_hash
             verdict = detect(
