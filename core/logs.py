@@ -13,15 +13,21 @@ from typing import Any
 
 from pydantic import Field
 
-from core.agents import Agents
+from core.agents import Agents, pane_of
 from core.context import Context
 from core.errors import BenchError
 from core.validation import Params, parse
+from storage import log_attachments as repo
 from storage.models import Agent, LogAttachment, Pane
 
 
 class AttachParams(Params):
     agent_id: str = Field(min_length=1, max_length=64)
+
+
+def append_to(path: Path) -> str:
+    """The pipe-pane shell command that appends the pane's output to `path`."""
+    return f"cat >> {shlex.quote(str(path))}"
 
 
 def log_path(home: Path, agent: Agent) -> Path:
@@ -34,8 +40,7 @@ class Logs:
         self.agents = agents
 
     async def get(self, agent_id: str) -> LogAttachment | None:
-        row = await self.ctx.db.fetchone("SELECT * FROM log_attachments WHERE agent_id = ?", (agent_id,))
-        return LogAttachment.from_row(row) if row else None
+        return await repo.get(self.ctx.db, agent_id)
 
     async def attach(self, params: dict[str, Any]) -> LogAttachment:
         agent = await self.agents.get(parse(AttachParams, params).agent_id)
@@ -49,7 +54,7 @@ class Logs:
         path = log_path(self.ctx.home, agent)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(path.touch, exist_ok=True)
-        await self.ctx.tmux.pipe_pane(pane.pane_id, f"cat >> {shlex.quote(str(path))}")
+        await self.ctx.tmux.pipe_pane(pane.pane_id, append_to(path))
         # The scan's view of this pane predates the pipe: mark it open so the next check does not reopen it.
         self.agents.live[pane.pane_id] = pane.model_copy(update={"pipe_open": True})
         return await self._record(agent, path, "active", "", "log_attached", f"attached log of {agent.name}")
@@ -59,7 +64,7 @@ class Logs:
         current = await self.get(agent.agent_id)
         if current is None or current.state == "detached":
             raise BenchError("not_found", f"{agent.name} has no log attached", details={"agent_id": agent.agent_id})
-        pane = self.agents.live.get(agent.pane_id or "")
+        pane = pane_of(agent, self.agents.live)
         if pane is not None and pane.alive:
             await self.ctx.tmux.pipe_pane(pane.pane_id, None)
         return await self._record(
@@ -71,14 +76,7 @@ class Logs:
     ) -> LogAttachment:
         now = self.ctx.now()
         async with self.ctx.db.write() as w:
-            await w.execute(
-                "INSERT INTO log_attachments (agent_id, path, state, reason, attached_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET path = excluded.path,"
-                " state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at,"
-                " attached_at = CASE WHEN excluded.state = 'active' AND log_attachments.state != 'active'"
-                " THEN excluded.attached_at ELSE log_attachments.attached_at END",
-                (agent.agent_id, str(path), state, reason, now, now),
-            )
+            await repo.put(w, agent.agent_id, str(path), state, reason, now)
             event = None
             if event_type:
                 event = await self.ctx.recorder.stage(w, event_type, summary, {"state": state}, agent_id=agent.agent_id)
@@ -92,13 +90,12 @@ class Logs:
 
     async def check(self, agents: list[Agent], live: dict[str, Pane]) -> None:
         """Keep attachments honest: re-open a closed pipe, mark degraded when the pane or the file is gone."""
-        rows = await self.ctx.db.fetchall("SELECT * FROM log_attachments WHERE state != 'detached'")
         by_id = {a.agent_id: a for a in agents}
-        for attachment in (LogAttachment.from_row(r) for r in rows):
+        for attachment in await repo.not_detached(self.ctx.db):
             agent = by_id.get(attachment.agent_id)
             if agent is None:
                 continue
-            pane = live.get(agent.pane_id or "")
+            pane = pane_of(agent, live)
             path = Path(attachment.path)
             if pane is None or not pane.alive:
                 state, reason = "degraded", "pane exited"
@@ -106,7 +103,7 @@ class Logs:
                 state, reason = "degraded", "log file is missing"
             else:
                 if not pane.pipe_open:
-                    await self.ctx.tmux.pipe_pane(pane.pane_id, f"cat >> {shlex.quote(str(path))}")
+                    await self.ctx.tmux.pipe_pane(pane.pane_id, append_to(path))
                 state, reason = "active", ""
             if (state, reason) != (attachment.state, attachment.reason):
                 await self._record(agent, path, state, reason, None, "")
