@@ -172,9 +172,6 @@ agent's screen, refreshed about once a second.
             self.notify("Select an agent first", timeout=2)
         return agent
 
-    def _act(self, coro: Any, done: str) -> None:
-        self.run_worker(self.act(coro, done), group=GROUP)
-
     def action_scan(self) -> None:
         async def scan() -> None:
             status = await self.bench.agents.scan({"wait": True})
@@ -184,7 +181,7 @@ agent's screen, refreshed about once a second.
                 self.notify(f"scan found {status.panes_found} panes", timeout=3)
             self.refresh_data()
 
-        self._act(scan(), "scan finished")
+        self.act(scan(), "scan finished")
 
     def action_adopt(self) -> None:
         async def pick() -> None:
@@ -207,14 +204,14 @@ agent's screen, refreshed about once a second.
             "name": request.name,
             "role": request.role,
         }
-        self._act(self.bench.agents.register_from_pane(params), f"adopted {request.name}")
+        self.act(self.bench.agents.register_from_pane(params), f"adopted {request.name}")
 
     def action_launch(self) -> None:
         from tui.modals.launch import LaunchModal, default_cwd
 
         def chosen(params: dict[str, Any] | None) -> None:
             if params:
-                self._act(
+                self.act(
                     self.bench.launcher.launch(params),
                     f"launched {params['name']} in tmux session rb-{params['name']}",
                 )
@@ -234,7 +231,7 @@ agent's screen, refreshed about once a second.
                 return
             # expected_version: an edit made meanwhile (another window, the CLI) is refused as stale_object.
             params = {"agent_id": agent.agent_id, "expected_version": agent.version, **changes}
-            self._act(self.bench.agents.update(params), f"updated {agent.name}: {', '.join(sorted(changes))}")
+            self.act(self.bench.agents.update(params), f"updated {agent.name}: {', '.join(sorted(changes))}")
 
         self.app.push_screen(EditAgentModal(agent), chosen)
 
@@ -248,7 +245,7 @@ agent's screen, refreshed about once a second.
                 return
             params = {"target_agent_id": agent.agent_id, "payload": request.payload, "force": request.force}
             lines = request.payload.count("\n") + 1
-            self._act(
+            self.act(
                 self.bench.queue.send_input(params),
                 f"typed {lines} line{'s' if lines > 1 else ''} into {agent.name}",
             )
@@ -263,13 +260,13 @@ agent's screen, refreshed about once a second.
             try:
                 attachment = await self.bench.logs.get(agent.agent_id)
             except Exception as exc:  # a failed read is reported like a failed action
-                self.notify(f"{getattr(exc, 'code', 'internal_error')}: {exc}", severity="error", title="Relayboard")
+                self._notify_failure(exc, "log toggle")
                 return
             if attachment is not None and attachment.state != "detached":
-                await self.act(self.bench.logs.detach({"agent_id": agent.agent_id}), f"detached {agent.name}'s log")
+                await self._act(self.bench.logs.detach({"agent_id": agent.agent_id}), f"detached {agent.name}'s log")
             else:
                 done = f"{agent.name}'s output now goes to logs/{agent.name}.log"
-                await self.act(self.bench.logs.attach({"agent_id": agent.agent_id}), done)
+                await self._act(self.bench.logs.attach({"agent_id": agent.agent_id}), done)
 
         self.run_worker(toggle(), group=GROUP)
 
@@ -286,7 +283,7 @@ agent's screen, refreshed about once a second.
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._act(self.bench.launcher.kill({"agent_id": agent.agent_id}), f"killed {agent.name}")
+                self.act(self.bench.launcher.kill({"agent_id": agent.agent_id}), f"killed {agent.name}")
 
         self.app.push_screen(ConfirmModal(f"Kill agent {agent.name}? {what}"), confirmed)
 
@@ -300,7 +297,7 @@ agent's screen, refreshed about once a second.
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._act(self.bench.launcher.restart({"agent_id": agent.agent_id}), f"restarted {agent.name}")
+                self.act(self.bench.launcher.restart({"agent_id": agent.agent_id}), f"restarted {agent.name}")
 
         self.app.push_screen(
             ConfirmModal(f"Restart agent {agent.name}? Its process is stopped and started again."), confirmed
@@ -309,7 +306,7 @@ agent's screen, refreshed about once a second.
     def action_jump(self) -> None:
         if (agent := self._require_selected()) is None:
             return
-        self._act(self.bench.agents.jump(agent.agent_id), f"switched your tmux client to {agent.name}")
+        self.act(self.bench.agents.jump(agent.agent_id), f"switched your tmux client to {agent.name}")
 
     def action_remove(self) -> None:
         if (agent := self._require_selected()) is None:
@@ -318,7 +315,7 @@ agent's screen, refreshed about once a second.
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._act(
+                self.act(
                     self.bench.agents.remove({"agent_id": agent.agent_id}),
                     f"removed {agent.name}; its tmux pane keeps running",
                 )

@@ -81,8 +81,11 @@ class PaneScreen(Screen[None]):
         """Render a snapshot. Called on the event loop after `load` returned."""
         raise NotImplementedError
 
-    async def act(self, coro: Any, done: str) -> None:
-        """Run one operator action through the core; success and failure both become a notification."""
+    def act(self, coro: Any, done: str) -> None:
+        """Run one operator action through the core in a worker; success and failure both become a notification."""
+        self.run_worker(self._act(coro, done), group=f"action-{self.PANE_ID}")
+
+    async def _act(self, coro: Any, done: str) -> None:
         try:
             await coro
         except Exception as exc:

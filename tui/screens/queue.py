@@ -81,18 +81,18 @@ canceled, then oldest first. A blocked message shows why (awaiting approval, ope
 
     def action_approve(self) -> None:
         if key := self._selected():
-            self.run_worker(self.act(self.bench.queue.approve({"message_id": key}), "approved"), group="queue")
+            self.act(self.bench.queue.approve({"message_id": key}), "approved")
 
     def action_delay(self) -> None:
         if key := self._selected():
             call = self.bench.queue.delay({"message_id": key, "delay_ms": DELAY_MS})
-            self.run_worker(self.act(call, "delayed 15 minutes"), group="queue")
+            self.act(call, "delayed 15 minutes")
 
     def action_cancel(self) -> None:
         if key := self._selected():
             call = self.bench.queue.cancel({"message_id": key, "reason": "canceled by operator"})
-            self.run_worker(self.act(call, "canceled"), group="queue")
+            self.act(call, "canceled")
 
     def action_retry(self) -> None:
         if key := self._selected():
-            self.run_worker(self.act(self.bench.queue.retry({"message_id": key}), "requeued"), group="queue")
+            self.act(self.bench.queue.retry({"message_id": key}), "requeued")

@@ -90,9 +90,9 @@ kill switch: when routing is off nothing is delivered."""
         call = self.bench.routes.update(
             {"route_id": route.route_id, "enabled": not route.enabled, "expected_version": route.version}
         )
-        self.run_worker(self.act(call, f"{route.name} {'disabled' if route.enabled else 'enabled'}"), group="routes")
+        self.act(call, f"{route.name} {'disabled' if route.enabled else 'enabled'}")
 
     def action_kill_switch(self) -> None:
         turn_on = not self._routing_on
         call = self.bench.routes.set_enabled({"enabled": turn_on})
-        self.run_worker(self.act(call, f"routing {'on' if turn_on else 'off'}"), group="routes")
+        self.act(call, f"routing {'on' if turn_on else 'off'}")
