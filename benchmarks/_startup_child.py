@@ -65,7 +65,7 @@ async def run_ours(args, marks: dict[str, float]) -> None:  # type: ignore[no-un
     home = Path(args.home)
 
     async def open_bench():  # type: ignore[no-untyped-def]
-        bench_module = await asyncio.to_thread(importlib.import_module, "core.bench")
+        client_module = await asyncio.to_thread(importlib.import_module, "core.client")
         from datetime import datetime
 
         from core.clock import FixedClock
@@ -73,9 +73,12 @@ async def run_ours(args, marks: dict[str, float]) -> None:  # type: ignore[no-un
 
         settings = Settings(tmux_socket=args.socket, claude_home=home / "claude", codex_home=home / "codex")
         clock = FixedClock(datetime.fromisoformat(args.end)) if args.end else None
-        bench = await bench_module.Bench.open(home, settings=settings, clock=clock, surface="tui")
+        # As `relayboard` opens it, minus the services (a watcher tick would compete with the first load).
+        client = await client_module.LocalClient.open(
+            home, settings=settings, clock=clock, surface="tui", start_services=False
+        )
         marks["opened"] = time.perf_counter()
-        return bench
+        return client
 
     # No periodic refresh: a tick must not restart (and so hide) the first load.
     await drive(RelayboardApp(open_bench, refresh_seconds=0), marks, want_data=True)

@@ -4,7 +4,7 @@
 
 Runs side by side, each app a headless child process (`idle_cpu.py --child ...`, 120x40), over one window of 60 s
 (`--quick`: 15 s) that starts after every child has painted and settled:
-  ours       `RelayboardApp(opener, refresh_seconds=3.0, watch=True)` (the agent watcher on, default
+  ours       `RelayboardApp(opener, refresh_seconds=3.0)`, the opener starting the core's services (the watcher, default
              watch_seconds) on its own home and private tmux server holding 50 idle bash panes adopted as agents;
              the dashboard pane shown (what `relayboard` opens on)
   ours_agents  the same on a second home and server, with the agents pane shown instead
@@ -71,6 +71,7 @@ def child_main(args: argparse.Namespace) -> int:
 
         async def open_bench():  # type: ignore[no-untyped-def]
             from core.bench import Bench
+            from core.client import LocalClient
             from core.config import Settings
 
             home = Path(args.home)
@@ -87,9 +88,10 @@ def child_main(args: argparse.Namespace) -> int:
 
             bench.watcher.tick = tick  # type: ignore[method-assign]
             state["bench"] = bench
-            return bench
+            await bench.start()  # as `relayboard` does: the in-process client's core runs its services
+            return LocalClient(bench, owns=True)
 
-        app: Any = RelayboardApp(open_bench, refresh_seconds=REFRESH_SECONDS, watch=True)
+        app: Any = RelayboardApp(open_bench, refresh_seconds=REFRESH_SECONDS)
     else:
         from _startup_child import bare_app
 

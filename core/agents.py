@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
@@ -12,9 +12,11 @@ from pydantic import BeforeValidator, Field
 from core.context import Context
 from core.errors import BenchError
 from core.lists import ListParams, ListResult, ListSpec, run_list
+from core.registry import Call
 from core.tmux import PaneScanner, ScanStatus
 from core.validation import Label, Name, NonEmptyLabel, Params, parse
 from storage import agents as repo
+from storage import routes as routes_repo
 from storage.models import ROLES, Agent, AgentKind, Model, Pane, Role
 
 
@@ -24,7 +26,7 @@ def _role_alias(value: Any) -> Any:
 
 InputRole = Annotated[Role, BeforeValidator(_role_alias)]
 _ROLE_ORDER = "CASE role " + " ".join(f"WHEN '{r}' THEN {i}" for i, r in enumerate(ROLES, 1)) + " END"
-AGENT_LIST = ListSpec(
+AGENT_LIST_SPEC = ListSpec(
     table="agents",
     orders={
         "name": "name",
@@ -36,6 +38,13 @@ AGENT_LIST = ListSpec(
     default_order="role:asc",
     filters=frozenset({"role", "state", "kind", "name", "managed", "session_name"}),
     tiebreak=("name",),
+)
+PANE_LIST_SPEC = ListSpec(
+    table="pane_rows",
+    orders={"alive": "alive", "session_name": "session_name", "last_seen": "last_seen"},
+    default_order="alive:desc",
+    filters=frozenset({"alive", "session_name", "agent_id", "current_command"}),
+    tiebreak=("session_name:asc", "window_index:asc", "pane_index:asc", "pane_id:asc"),
 )
 PANE_SEEN_SECONDS = 30.0
 WATCHED_LINES = 40  # lines of each pane the watcher captures; previews of up to this many lines reuse them
@@ -141,6 +150,34 @@ class ScanStatusParams(Params):
     scan_id: str = Field(min_length=1, max_length=64)
 
 
+PANE_LIST = Call("app.pane.list", ListParams, ListResult[Pane], "tmux panes on the bench's socket, adopted or not.")
+PANE_DETAIL = Call("app.pane.detail", PaneParams, Pane, "One pane as the last scan saw it.")
+SCAN_PANES = Call(
+    "app.scan.panes", ScanParams, ScanStatus, "Scan tmux for panes now (joins a scan in flight).", mutates=True
+)
+SCAN_STATUS = Call("app.scan.status", ScanStatusParams, ScanStatus, "The state of a scan started with app.scan.panes.")
+AGENT_LIST = Call("app.agent.list", ListParams, ListResult[Agent], "Agents with role, kind, state and why.")
+AGENT_DETAIL = Call("app.agent.detail", IdParams, Agent, "One agent.")
+AGENT_REGISTER = Call(
+    "app.agent.register_from_pane", RegisterParams, Agent, "Adopt a tmux pane as an agent.", mutates=True
+)
+AGENT_UPDATE = Call(
+    "app.agent.update",
+    UpdateParams,
+    Agent,
+    "Change an agent's name, role, capability, kind, label or project.",
+    mutates=True,
+)
+AGENT_REMOVE = Call(
+    "app.agent.remove",
+    IdParams,
+    Agent,
+    "Unadopt an agent (its pane keeps running; routes naming it are disabled).",
+    mutates=True,
+)
+AGENT_CAPTURE = Call("app.agent.capture", CaptureParams, AgentScreen, "The agent's screen as text (last N lines).")
+
+
 class Agents:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -171,7 +208,7 @@ class Agents:
         self._live_at = time.monotonic()
         self.live_wall = started
         if {(p.pane_id, p.alive, p.current_command) for p in panes} != before:
-            self.ctx.bus.publish_topic("panes")
+            self.ctx.hub.publish_topic("panes")
         return len(panes)
 
     async def refresh(self) -> dict[str, Pane]:
@@ -191,25 +228,34 @@ class Agents:
         live = self.live if fresh else await self.refresh()
         return pane_of(agent, live)
 
-    async def scan(self, params: dict[str, Any] | None = None) -> ScanStatus:
+    @SCAN_PANES.implementation
+    async def scan(self, params: ScanParams | dict[str, Any] | None = None) -> ScanStatus:
         p = parse(ScanParams, params)
         return await self.scanner.request(wait=p.wait)
 
-    async def scan_status(self, params: dict[str, Any]) -> ScanStatus:
+    @SCAN_STATUS.implementation
+    async def scan_status(self, params: ScanStatusParams | dict[str, Any]) -> ScanStatus:
         return self.scanner.status(parse(ScanStatusParams, params).scan_id)
 
-    async def panes(self, params: dict[str, Any] | None = None) -> list[Pane]:
-        parse(Params, params)
+    @PANE_LIST.implementation
+    async def pane_list(self, params: ListParams | dict[str, Any] | None = None) -> ListResult[Pane]:
+        spec = replace(PANE_LIST_SPEC, fixed={"socket": self.ctx.tmux.socket_label})
+        return await run_list(self.ctx.db, spec, parse(ListParams, params), Pane.from_row)
+
+    async def panes(self) -> list[Pane]:
+        """Every known pane of this socket (the demo and tests; clients page through app.pane.list)."""
         return await repo.list_panes(self.ctx.db, self.ctx.tmux.socket_label)
 
-    async def pane_detail(self, params: dict[str, Any]) -> Pane:
+    @PANE_DETAIL.implementation
+    async def pane_detail(self, params: PaneParams | dict[str, Any]) -> Pane:
         p = parse(PaneParams, params)
         pane = await repo.get_pane(self.ctx.db, p.socket or self.ctx.tmux.socket_label, p.pane_id)
         if pane is None:
             raise BenchError("pane_not_found", f"pane {p.pane_id} is not known", details={"pane_id": p.pane_id})
         return pane
 
-    async def capture(self, params: dict[str, Any]) -> AgentScreen:
+    @AGENT_CAPTURE.implementation
+    async def capture(self, params: CaptureParams | dict[str, Any]) -> AgentScreen:
         """The agent's screen as text (last `lines` lines), for previews and scripts."""
         p = parse(CaptureParams, params)
         agent = await self.get(p.agent_id)
@@ -225,24 +271,10 @@ class Agents:
             screen = await self.ctx.tmux.capture(pane.pane_id, p.lines)
         return AgentScreen(agent_id=agent.agent_id, pane_id=pane.pane_id, screen=screen, captured_at=self.ctx.now())
 
-    async def jump(self, agent_id: str) -> None:
-        """Show the agent's pane in the operator's tmux client (only when Relayboard itself runs in tmux)."""
-        agent = await self.get(agent_id)
-        if not os.environ.get("TMUX"):
-            raise BenchError(
-                "conflict",
-                "Relayboard is not running inside tmux; attach with: "
-                f"tmux{' -L ' + agent.socket if agent.socket != 'default' else ''} attach -t "
-                f"'{agent.session_name}'",
-            )
-        pane = await self.live_pane(agent)
-        if pane is None:
-            raise BenchError("pane_not_found", f"{agent.name}'s pane is gone", details={"pane_id": agent.pane_id})
-        await self.ctx.tmux.switch_client(pane.pane_id)
-
     # -- agents ------------------------------------------------------------------------------------------
-    async def list(self, params: dict[str, Any] | None = None) -> ListResult[Agent]:
-        return await run_list(self.ctx.db, AGENT_LIST, parse(ListParams, params), Agent.from_row)
+    @AGENT_LIST.implementation
+    async def list(self, params: ListParams | dict[str, Any] | None = None) -> ListResult[Agent]:
+        return await run_list(self.ctx.db, AGENT_LIST_SPEC, parse(ListParams, params), Agent.from_row)
 
     async def get(self, agent_id: str) -> Agent:
         agent = await repo.get(self.ctx.db, agent_id)
@@ -250,10 +282,12 @@ class Agents:
             raise BenchError("agent_not_found", f"no agent {agent_id}", details={"agent_id": agent_id})
         return agent
 
-    async def detail(self, params: dict[str, Any]) -> Agent:
+    @AGENT_DETAIL.implementation
+    async def detail(self, params: IdParams | dict[str, Any]) -> Agent:
         return await self.get(parse(IdParams, params).agent_id)
 
-    async def register_from_pane(self, params: dict[str, Any]) -> Agent:
+    @AGENT_REGISTER.implementation
+    async def register_from_pane(self, params: RegisterParams | dict[str, Any]) -> Agent:
         p = parse(RegisterParams, params)
         socket = p.socket or self.ctx.tmux.socket_label
         pane = await repo.get_pane(self.ctx.db, socket, p.pane_id)
@@ -292,10 +326,11 @@ class Agents:
                 {"name": agent.name, "role": agent.role, "kind": agent.kind, "pane_id": pane.pane_id},
                 agent_id=agent.agent_id,
             )
-        self.ctx.recorder.committed(event, topic="agents")
+        self.ctx.recorder.committed(event)
         return agent
 
-    async def update(self, params: dict[str, Any]) -> Agent:
+    @AGENT_UPDATE.implementation
+    async def update(self, params: UpdateParams | dict[str, Any]) -> Agent:
         p = parse(UpdateParams, params)
         changes = p.model_dump(exclude={"agent_id", "expected_version"}, exclude_none=True)
         async with self.ctx.db.write() as w:
@@ -324,17 +359,35 @@ class Agents:
                 {"changes": changes},
                 agent_id=p.agent_id,
             )
-        self.ctx.recorder.committed(event, topic="agents")
+        self.ctx.recorder.committed(event)
         return await self.get(p.agent_id)
 
-    async def remove(self, params: dict[str, Any]) -> Agent:
-        """Unadopt: the agent row goes, the tmux pane is left running."""
+    @AGENT_REMOVE.implementation
+    async def remove(self, params: IdParams | dict[str, Any]) -> Agent:
+        """Unadopt: the agent row goes, the tmux pane is left running. Routes that name the agent (as source or
+        target) are disabled, each with an event, and keep their matcher: a route never widens to "any source"
+        or loses its target as a side effect."""
         p = parse(IdParams, params)
         agent = await self.get(p.agent_id)
         async with self.ctx.db.write() as w:
+            events = []
+            for route in await routes_repo.naming_agent(w, agent.agent_id):
+                role = "source" if route.source_agent_id == agent.agent_id else "target"
+                if route.enabled:
+                    await routes_repo.update(w, route.route_id, {"enabled": False}, self.ctx.now())
+                events.append(
+                    await self.ctx.recorder.stage(
+                        w,
+                        "route_updated",
+                        f"disabled route {route.name}: its {role} agent {agent.name} was removed",
+                        {"route_id": route.route_id, "changes": {"enabled": False}, "reason": f"{role}_removed"},
+                    )
+                )
             await repo.delete(w, agent.agent_id)
-            event = await self.ctx.recorder.stage(
-                w, "agent_removed", f"removed {agent.name}", {"name": agent.name}, agent_id=agent.agent_id
+            events.append(
+                await self.ctx.recorder.stage(
+                    w, "agent_removed", f"removed {agent.name}", {"name": agent.name}, agent_id=agent.agent_id
+                )
             )
-        self.ctx.recorder.committed(event, topic="agents")
+        self.ctx.recorder.committed(*events)
         return agent

@@ -1,42 +1,51 @@
 """The Bench: the single entry point of the core. `await Bench.open(home)`, call, `await bench.close()`.
 
-It wires the subsystems together and owns their lifetime; the behaviour lives in the subsystem modules.
+It wires the subsystems together and owns their lifetime, including the background services (`await
+bench.start()`); the behaviour lives in the subsystem modules, each of which declares its `app.*` calls.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from core.agents import Agents
-from core.audit import EventBus, Recorder, Scope
+from core.audit import Recorder, Scope
 from core.clock import Clock, SystemClock
 from core.config import Settings, load_settings
 from core.context import Context
-from core.dashboard import Dashboard, build_dashboard
+from core.dashboard import DASHBOARD, Dashboard, DashboardParams, build_dashboard
 from core.errors import BenchError
 from core.events import Events
 from core.launcher import Launcher
 from core.logs import Logs
 from core.memory import Memory
+from core.notices import NoticeHub
 from core.processes import Processes
 from core.queue import Queue
-from core.readiness import DatabaseState, ReadinessProbe, ReadinessReport
+from core.readiness import READINESS, DatabaseState, Readiness, ReadinessReport, default_probes
+from core.registry import DESCRIBE, Call, DescribeParams, Description, describe
 from core.routes import Routes
 from core.scheduler import Scheduler
+from core.services import Service
+from core.sessions import APP_CONTRACT_VERSION, Sessions
 from core.tmux import TmuxAdapter
 from core.tokens import Tokens
 from core.validation import Params, parse
-from core.watcher import AgentWatcher
+from core.watcher import REFRESH_STATES, AgentWatcher, RefreshResult
+from storage import events as events_repo
 from storage import transfer
 from storage.db import Database
 from storage.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
     DatabaseReadOnlyError,
+    ExportFailedError,
     ImportRejectedError,
     SchemaTooNewError,
+    StorageConflictError,
     StorageError,
 )
 from storage.models import Surface
@@ -44,6 +53,7 @@ from storage.models import Surface
 log = logging.getLogger(__name__)
 DB_NAME = "relayboard.db"
 AUDIT_NAME = "audit.jsonl"
+READINESS_REUSE_SECONDS = 1.0  # a report this fresh, with no notice since, is reused (a refresh asks twice)
 
 
 def storage_hint(exc: StorageError) -> str | None:
@@ -56,6 +66,15 @@ def storage_hint(exc: StorageError) -> str | None:
     if isinstance(exc, SchemaTooNewError):
         return None
     return "repair_database"
+
+
+def storage_failure(exc: StorageError) -> BenchError:
+    """A storage failure as the closed code the operator sees (never `internal_error`)."""
+    if isinstance(exc, StorageConflictError):
+        return BenchError("conflict", "another change was made at the same time; reload and try again")
+    return BenchError(
+        "database_unavailable", str(exc), details={"path": str(exc.path or ""), "hint": storage_hint(exc)}
+    )
 
 
 def _prepare_home(home: Path) -> None:
@@ -81,7 +100,24 @@ class Bench:
         self.tokens = Tokens(ctx)
         self.processes = Processes(ctx)
         self.scheduler = Scheduler(ctx)
-        self._probe = ReadinessProbe(ctx.settings, ctx.tmux, ctx.clock, ctx.recorder.audit_path)
+        self.sessions = Sessions(ctx)
+        # Background loops, started by `start()`; the pipeline, scheduler, supervisor and token readers join here.
+        self.services: list[Service] = [self.watcher]
+        self._readiness = Readiness(
+            default_probes(
+                ctx.settings,
+                ctx.tmux,
+                ctx.recorder.audit_path,
+                watcher=self.watcher.health,
+                audit_failed=lambda: ctx.recorder.jsonl_failed,
+            ),
+            ctx.clock,
+        )
+        self._last_report: tuple[float, int, ReadinessReport] | None = None
+        owners = (self, self.agents, self.launcher, self.logs, self.queue, self.routes, self.events, self.memory)
+        owners += (self.tokens, self.processes, self.scheduler, self.sessions)
+        # By every class in each owner's MRO: a call is declared on the class that defines the method.
+        self._owners: dict[type, object] = {cls: owner for owner in owners for cls in type(owner).__mro__}
 
     @classmethod
     async def open(
@@ -92,7 +128,8 @@ class Bench:
         surface: Surface = "cli",
         settings: Settings | None = None,
     ) -> Bench:
-        """Open (creating if needed) the bench in `home`. No in-memory fallback: storage failure is fatal."""
+        """Open (creating if needed) the bench in `home`. No in-memory fallback: storage failure is fatal.
+        Messages a dead process left claimed are resolved (failed, `interrupted`) before anything else runs."""
         home = Path(home)
         _prepare_home(home)
         settings = settings or load_settings(home)
@@ -105,18 +142,31 @@ class Bench:
                 str(exc),
                 details={"path": str(exc.path or home / DB_NAME), "hint": storage_hint(exc)},
             ) from None
-        clock = clock or SystemClock()
-        bus = EventBus()
-        recorder = Recorder(home / AUDIT_NAME, clock, Scope(settings.user_id, surface, settings.project_id), bus)
-        tmux = TmuxAdapter(settings.tmux_socket, settings.tmux_binary)
         try:
-            return cls(Context(home=home, db=db, clock=clock, settings=settings, recorder=recorder, bus=bus, tmux=tmux))
+            clock = clock or SystemClock()
+            hub = NoticeHub(await events_repo.last_seq(db))
+            recorder = Recorder(home / AUDIT_NAME, clock, Scope(settings.user_id, surface, settings.project_id), hub)
+            tmux = TmuxAdapter(settings.tmux_socket, settings.tmux_binary)
+            bench = cls(
+                Context(home=home, db=db, clock=clock, settings=settings, recorder=recorder, hub=hub, tmux=tmux)
+            )
+            await bench.queue.resolve_interrupted()
+            return bench
+        except StorageError as exc:
+            await db.close()
+            raise storage_failure(exc) from None
         except BaseException:
             await db.close()  # e.g. a bad rules_file: never leave the connection's thread behind
             raise
 
+    async def start(self) -> None:
+        """Start the background services (the TUI's in-process client and `relayboard headless` do)."""
+        for service in self.services:
+            await service.start()
+
     async def close(self) -> None:
-        await self.watcher.stop()
+        for service in reversed(self.services):
+            await service.stop()
         await self.ctx.db.close()
 
     async def __aenter__(self) -> Bench:
@@ -126,34 +176,61 @@ class Bench:
         await self.close()
 
     @property
-    def bus(self) -> EventBus:
-        return self.ctx.bus
+    def hub(self) -> NoticeHub:
+        return self.ctx.hub
 
     @property
     def home(self) -> Path:
         return self.ctx.home
 
-    async def refresh_states(self, params: dict[str, Any] | None = None) -> dict[str, int]:
-        """Run one watcher pass now (scan, capture, detect); the TUI also runs it every `watch_seconds`."""
+    def implementation(self, call: Call[Any, Any]) -> Any:
+        """The bound method that serves `call` on this bench."""
+        owner = self._owners.get(call.owner) if call.owner is not None else None
+        if owner is None:
+            raise BenchError("unknown_method", f"{call.name} is not served here", details={"method": call.name})
+        return getattr(owner, call.attribute)
+
+    @REFRESH_STATES.implementation
+    async def refresh_states(self, params: Params | dict[str, Any] | None = None) -> RefreshResult:
+        """Run one watcher pass now (scan, capture, detect); the watcher service also runs it every
+        `watch_seconds`."""
         parse(Params, params)
-        return {"changed": await self.watcher.tick()}
+        return RefreshResult(changed=await self.watcher.tick())
 
-    async def readiness(self, params: dict[str, Any] | None = None) -> ReadinessReport:
+    @READINESS.implementation
+    async def readiness(self, params: Params | dict[str, Any] | None = None) -> ReadinessReport:
         parse(Params, params)
-        state = DatabaseState(self.ctx.db, self.ctx.db.path)
-        return await self._probe.run(
-            state, audit_failed=self.ctx.recorder.jsonl_failed, watcher_running=self.watcher.running
-        )
+        generation = self.ctx.hub.generation
+        report = await self._readiness.report(DatabaseState(self.ctx.db, self.ctx.db.path))
+        self._last_report = (time.monotonic(), generation, report)
+        return report
 
-    async def dashboard(
-        self, params: dict[str, Any] | None = None, *, readiness: ReadinessReport | None = None
-    ) -> Dashboard:
-        """`readiness`: a report the caller just made (the TUI has one per refresh), so it is not probed twice."""
-        report = readiness or await self.readiness()
-        return await build_dashboard(self.ctx, report.hints, params)
+    @DASHBOARD.implementation
+    async def dashboard(self, params: DashboardParams | dict[str, Any] | None = None) -> Dashboard:
+        """The dashboard pane asks for readiness and then for this (which carries the hints): the hints of a
+        report at most a second old, with no notice since, are reused instead of probing everything twice."""
+        p = parse(DashboardParams, params)
+        report = None
+        if self._last_report is not None:
+            at, generation, last = self._last_report
+            if generation == self.ctx.hub.generation and time.monotonic() - at <= READINESS_REUSE_SECONDS:
+                report = last
+        report = report or await self.readiness()
+        return await build_dashboard(self.ctx, report.hints, p)
 
-    async def export_bench(self, target: Path) -> dict[str, int]:
-        return await transfer.export_file(self.ctx.db, target, self.ctx.clock.now())
+    @DESCRIBE.implementation
+    async def describe(self, params: DescribeParams | dict[str, Any] | None = None) -> Description:
+        parse(DescribeParams, params)
+        return describe(APP_CONTRACT_VERSION)
+
+    async def export_bench(self, target: Path, *, include_secrets: bool = False) -> transfer.ExportSummary:
+        """The bench as one JSON file; launch environment values are left out unless `include_secrets`."""
+        try:
+            return await transfer.export_file(
+                self.ctx.db, target, self.ctx.clock.now(), include_secrets=include_secrets
+            )
+        except ExportFailedError as exc:
+            raise BenchError("validation_failed", str(exc), field="file") from None
 
     async def import_bench(self, source: Path) -> Path:
         """All-or-nothing import; returns the path of the backup written first."""
@@ -163,7 +240,7 @@ class Bench:
             raise BenchError("validation_failed", str(exc), field="file") from None
         except StorageError as exc:
             raise BenchError("database_unavailable", str(exc)) from None
-        self.ctx.bus.publish_topic("bench")
+        self.ctx.hub.publish_topic("bench")
         return backup
 
 
@@ -175,10 +252,9 @@ async def diagnose(home: Path, *, clock: Clock | None = None, settings: Settings
     try:
         bench = await Bench.open(home, clock=clock, settings=settings)
     except BenchError as exc:
-        probe = ReadinessProbe(
-            settings, TmuxAdapter(settings.tmux_socket, settings.tmux_binary), clock, home / AUDIT_NAME
-        )
+        tmux = TmuxAdapter(settings.tmux_socket, settings.tmux_binary)
+        readiness = Readiness(default_probes(settings, tmux, home / AUDIT_NAME), clock)
         state = DatabaseState(None, home / DB_NAME, error=exc.message, error_hint=exc.details.get("hint"))
-        return await probe.run(state)
+        return await readiness.report(state)
     async with bench:
         return await bench.readiness()

@@ -1,13 +1,14 @@
-"""What every subsystem shares: storage, time, settings, the recorder and the bus. Built once by Bench."""
+"""What every subsystem shares: storage, time, settings, the recorder and the notice hub. Built once by Bench."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.audit import EventBus, Recorder
+from core.audit import Recorder
 from core.clock import Clock, stamp
 from core.config import Settings
+from core.notices import NoticeHub
 from core.tmux import TmuxAdapter
 from storage.db import Database
 
@@ -19,7 +20,7 @@ class Context:
     clock: Clock
     settings: Settings
     recorder: Recorder
-    bus: EventBus
+    hub: NoticeHub
     tmux: TmuxAdapter
 
     def now(self) -> str:

@@ -10,6 +10,7 @@ from pydantic import Field
 from core.clock import stamp
 from core.context import Context
 from core.hints import Hint
+from core.registry import Call
 from core.validation import Params, parse
 from storage import agents as agents_repo
 from storage import events as events_repo
@@ -51,6 +52,9 @@ class Dashboard(Model):
     counts: Counts
     recent: list[RecentEvent]
     hints: list[Hint]
+
+
+DASHBOARD = Call("app.dashboard", DashboardParams, Dashboard, "Counts of everything, recent events and every hint.")
 
 
 async def build_dashboard(ctx: Context, hints: list[Hint], params: dict[str, Any] | None = None) -> Dashboard:

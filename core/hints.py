@@ -89,6 +89,19 @@ HINTS: dict[str, HintSpec] = {
     "scheduler_follower": HintSpec(
         "info", "Another Relayboard holds the scheduler lease; this one follows.", "nothing to do"
     ),
+    "start_headless": HintSpec(
+        "action_required",
+        "The Relayboard core this TUI is attached to is not reachable; it reconnects when it is back.",
+        "relayboard headless (in a tmux window or as a systemd user unit: see the README)",
+    ),
+    "hooks_off": HintSpec(
+        "info", "This agent was adopted, so its own hooks do not report to Relayboard.", "launch it with n instead"
+    ),
+    "service_failed": HintSpec(
+        "warning",
+        "A background service of the core keeps failing; it restarts by itself with backoff.",
+        "see relayboard.log in the Relayboard home",
+    ),
 }
 
 

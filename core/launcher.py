@@ -12,6 +12,7 @@ from pydantic import Field
 from core.agents import Agents, InputRole, agent_in_pane, pane_of
 from core.context import Context
 from core.errors import BenchError
+from core.registry import Call
 from core.security import PolicyViolation, check_command, check_directory, check_env
 from core.validation import Label, Name, Params, parse
 from storage import agents as repo
@@ -35,6 +36,15 @@ class LaunchParams(Params):
 
 class AgentIdParams(Params):
     agent_id: str = Field(min_length=1, max_length=64)
+
+
+LAUNCH = Call(
+    "app.agent.launch", LaunchParams, Agent, "Launch a managed agent in its own tmux session rb-<name>.", mutates=True
+)
+KILL = Call(
+    "app.agent.kill", AgentIdParams, Agent, "Stop an agent's process (a managed agent's session).", mutates=True
+)
+RESTART = Call("app.agent.restart", AgentIdParams, Agent, "Stop and start a managed agent again.", mutates=True)
 
 
 def session_name(agent_name: str) -> str:
@@ -76,7 +86,8 @@ class Launcher:
             env = {**env, "PATH": os.pathsep.join([*extra, os.environ.get("PATH", "")])}
         return env
 
-    async def launch(self, params: dict[str, Any]) -> Agent:
+    @LAUNCH.implementation
+    async def launch(self, params: LaunchParams | dict[str, Any]) -> Agent:
         p = parse(LaunchParams, params)
         command, kind = self._command(p)
         try:
@@ -119,10 +130,11 @@ class Launcher:
                 {"preset": p.preset, "command": command, "env_names": sorted(p.env)},
                 agent_id=agent.agent_id,
             )
-        self.ctx.recorder.committed(event, topic="agents")
+        self.ctx.recorder.committed(event)
         return agent
 
-    async def restart(self, params: dict[str, Any]) -> Agent:
+    @RESTART.implementation
+    async def restart(self, params: AgentIdParams | dict[str, Any]) -> Agent:
         agent = await self.agents.get(parse(AgentIdParams, params).agent_id)
         if not agent.managed or not agent.command:
             raise BenchError(
@@ -154,7 +166,8 @@ class Launcher:
             f"restarted {agent.name}",
         )
 
-    async def kill(self, params: dict[str, Any]) -> Agent:
+    @KILL.implementation
+    async def kill(self, params: AgentIdParams | dict[str, Any]) -> Agent:
         """Stop the agent's process: a managed agent's whole session, an adopted agent's pane. The agent row
         stays (state exited), so a managed agent can be restarted and its history kept."""
         agent = await self.agents.get(parse(AgentIdParams, params).agent_id)
@@ -174,7 +187,7 @@ class Launcher:
             event = await self.ctx.recorder.stage(
                 w, "agent_killed", f"killed {agent.name}", {"managed": agent.managed}, agent_id=agent.agent_id
             )
-        self.ctx.recorder.committed(event, topic="agents")
+        self.ctx.recorder.committed(event)
         return await self.agents.get(agent.agent_id)
 
     async def _relink(
@@ -191,7 +204,7 @@ class Launcher:
         async with self.ctx.db.write() as w:
             await repo.update(w, agent.agent_id, changes, self.ctx.now())
             event = await self.ctx.recorder.stage(w, event_type, summary, {"pane_id": pane_id}, agent_id=agent.agent_id)
-        self.ctx.recorder.committed(event, topic="agents")
+        self.ctx.recorder.committed(event)
         return await self.agents.get(agent.agent_id)
 
     async def relink_managed(self, agents: list[Agent], live: dict[str, Pane]) -> int:

@@ -30,8 +30,8 @@ class ListParams(Params):
     order_by: str | None = None
     filters: dict[str, str | int | bool | None] = Field(default_factory=dict)
     # Parsed as timestamps (a timezone is required) and compared in the stored fixed-width form, never as text.
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: AwareDatetime | None = Field(default=None, strict=False)
+    until: AwareDatetime | None = Field(default=None, strict=False)
 
     @field_validator("filters")
     @classmethod
@@ -57,7 +57,7 @@ class ListSpec:
     default_order: str  # e.g. "state_priority:asc"
     filters: frozenset[str]
     # Columns after the chosen order, ending in a unique one (rowid), so equal keys keep one stable order and
-    # offset pages never overlap or skip.
+    # offset pages never overlap or skip. A column written `name:asc` keeps its direction whatever the order's.
     tiebreak: tuple[str, ...] = ("rowid",)
     time_column: str | None = None
     fixed: dict[str, Any] = field(default_factory=dict)  # filters the call itself applies (e.g. kind)
@@ -70,7 +70,8 @@ def _ordering(spec: ListSpec, order_by: str | None) -> tuple[str, list[tuple[str
     if name not in spec.orders or direction not in ("asc", "desc"):
         allowed = ", ".join(sorted(spec.orders))
         raise BenchError("validation_failed", f"order_by must be one of: {allowed}", field="order_by")
-    return f"{name}:{direction}", [(spec.orders[name], direction), *((t, direction) for t in spec.tiebreak)]
+    tiebreak = [(column, fixed or direction) for column, _, fixed in (t.partition(":") for t in spec.tiebreak)]
+    return f"{name}:{direction}", [(spec.orders[name], direction), *tiebreak]
 
 
 def _binding(ordering: str, params: ListParams) -> str:

@@ -16,6 +16,7 @@ from pydantic import Field
 from core.agents import Agents, pane_of
 from core.context import Context
 from core.errors import BenchError
+from core.registry import Call
 from core.validation import Params, parse
 from storage import log_attachments as repo
 from storage.models import Agent, LogAttachment, Pane
@@ -23,6 +24,15 @@ from storage.models import Agent, LogAttachment, Pane
 
 class AttachParams(Params):
     agent_id: str = Field(min_length=1, max_length=64)
+
+
+LOG_ATTACH = Call(
+    "app.log.attach", AttachParams, LogAttachment, "Pipe an agent's pane output into logs/<name>.log.", mutates=True
+)
+LOG_DETACH = Call("app.log.detach", AttachParams, LogAttachment, "Stop logging an agent's pane.", mutates=True)
+LOG_DETAIL = Call(
+    "app.log.detail", AttachParams, LogAttachment, "An agent's log attachment: path, state and why (not_found: none)."
+)
 
 
 def append_to(path: Path) -> str:
@@ -42,7 +52,18 @@ class Logs:
     async def get(self, agent_id: str) -> LogAttachment | None:
         return await repo.get(self.ctx.db, agent_id)
 
-    async def attach(self, params: dict[str, Any]) -> LogAttachment:
+    @LOG_DETAIL.implementation
+    async def detail(self, params: AttachParams | dict[str, Any]) -> LogAttachment:
+        agent = await self.agents.get(parse(AttachParams, params).agent_id)
+        attachment = await self.get(agent.agent_id)
+        if attachment is None:
+            raise BenchError(
+                "not_found", f"{agent.name} never had a log attached", details={"agent_id": agent.agent_id}
+            )
+        return attachment
+
+    @LOG_ATTACH.implementation
+    async def attach(self, params: AttachParams | dict[str, Any]) -> LogAttachment:
         agent = await self.agents.get(parse(AttachParams, params).agent_id)
         pane = await self.agents.live_pane(agent)
         if pane is None or not pane.alive:
@@ -59,7 +80,8 @@ class Logs:
         self.agents.live[pane.pane_id] = pane.model_copy(update={"pipe_open": True})
         return await self._record(agent, path, "active", "", "log_attached", f"attached log of {agent.name}")
 
-    async def detach(self, params: dict[str, Any]) -> LogAttachment:
+    @LOG_DETACH.implementation
+    async def detach(self, params: AttachParams | dict[str, Any]) -> LogAttachment:
         agent = await self.agents.get(parse(AttachParams, params).agent_id)
         current = await self.get(agent.agent_id)
         if current is None or current.state == "detached":
@@ -81,9 +103,9 @@ class Logs:
             if event_type:
                 event = await self.ctx.recorder.stage(w, event_type, summary, {"state": state}, agent_id=agent.agent_id)
         if event:
-            self.ctx.recorder.committed(event, topic="agents")
+            self.ctx.recorder.committed(event)
         else:
-            self.ctx.bus.publish_topic("agents")
+            self.ctx.hub.publish_topic("agents")
         attachment = await self.get(agent.agent_id)
         assert attachment is not None
         return attachment

@@ -1,7 +1,10 @@
 """The message queue between events (or the operator) and agent panes.
 
 Only a `master` sender may enqueue input; the operator counts as master. An idempotency key is durable: the
-same key returns the first message and never enqueues twice. Delivery into panes is the pipeline's job.
+same key returns the first message and never enqueues twice. Delivery into panes is the pipeline's job; typing
+happens only under a claim (compare-and-set, claimer and time recorded), so a message is typed at most once even
+when the process dies between typing and recording that it typed: the next start finds the dead claim and fails
+the message as `interrupted` instead of typing it again.
 """
 
 from __future__ import annotations
@@ -16,18 +19,20 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from core.claimer import holder_is_gone, this_process
 from core.clock import parse_stamp, stamp
 from core.context import Context
 from core.delivery import LivePanes, type_into
 from core.errors import BenchError
 from core.lists import ListParams, ListResult, ListSpec, run_list
+from core.registry import Call
 from core.validation import Params, parse
 from storage import agents as agents_repo
 from storage import queue as repo
-from storage.models import STATE_PRIORITY, BlockReason, QueueMessage, Role
+from storage.models import STATE_PRIORITY, BlockReason, FailureReason, Model, QueueMessage, QueueState, Role
 
 MAX_PAYLOAD = 16 * 1024
-QUEUE_LIST = ListSpec(
+QUEUE_LIST_SPEC = ListSpec(
     table="queue_messages",
     orders={"state_priority": "state_priority", "enqueued_at": "enqueued_at", "updated_at": "updated_at"},
     default_order="state_priority:asc",
@@ -68,16 +73,51 @@ class CancelParams(MessageParams):
     reason: str = Field(default="", max_length=256)
 
 
+class SendResult(Model):
+    message_id: str
+    state: QueueState
+    deduplicated: bool
+
+
+SEND_INPUT = Call(
+    "app.send_input",
+    SendParams,
+    SendResult,
+    "Type text into an agent's pane (idempotency key: at most once).",
+    mutates=True,
+)
+QUEUE_LIST = Call("app.queue.list", ListParams, ListResult[QueueMessage], "Messages on their way to agent panes.")
+QUEUE_DETAIL = Call("app.queue.detail", MessageParams, QueueMessage, "One queue message in full.")
+QUEUE_APPROVE = Call("app.queue.approve", MessageParams, QueueMessage, "blocked → queued.", mutates=True)
+QUEUE_DELAY = Call(
+    "app.queue.delay", DelayParams, QueueMessage, "queued → blocked (operator_delayed) until a time.", mutates=True
+)
+QUEUE_CANCEL = Call("app.queue.cancel", CancelParams, QueueMessage, "queued or blocked → canceled.", mutates=True)
+QUEUE_RETRY = Call("app.queue.retry", MessageParams, QueueMessage, "failed → queued, explicitly.", mutates=True)
+
+
+def failure_reason(error: BenchError) -> FailureReason:
+    """Why typing failed, in the contract's closed set."""
+    reason = error.details.get("reason")
+    if error.code == "agent_not_found" or reason == "target_unavailable":
+        return "target_unavailable"
+    if reason == "foreground_command":
+        return "guard_refused"
+    return "tmux_error"
+
+
 class Queue:
     def __init__(self, ctx: Context, panes: LivePanes) -> None:
         self.ctx = ctx
         self.panes = panes
         self._key_locks: dict[str, asyncio.Lock] = {}
 
-    async def list(self, params: dict[str, Any] | None = None) -> ListResult[QueueMessage]:
-        return await run_list(self.ctx.db, QUEUE_LIST, parse(ListParams, params), QueueMessage.from_row)
+    @QUEUE_LIST.implementation
+    async def list(self, params: ListParams | dict[str, Any] | None = None) -> ListResult[QueueMessage]:
+        return await run_list(self.ctx.db, QUEUE_LIST_SPEC, parse(ListParams, params), QueueMessage.from_row)
 
-    async def detail(self, params: dict[str, Any]) -> QueueMessage:
+    @QUEUE_DETAIL.implementation
+    async def detail(self, params: MessageParams | dict[str, Any]) -> QueueMessage:
         return await self._get(parse(MessageParams, params).message_id)
 
     async def _get(self, message_id: str) -> QueueMessage:
@@ -88,20 +128,20 @@ class Queue:
             )
         return message
 
-    async def send_input(self, params: dict[str, Any]) -> dict[str, Any]:
-        """`app.send_input`: type text into an agent's pane now → {message_id, state, deduplicated}.
-
-        The message is recorded first, then typed, then marked delivered (or failed, with the reason). The same
-        idempotency key returns the first message and never types again, across calls, restarts and processes.
-        """
-        raw = params.get("payload") if isinstance(params, dict) else None
+    @SEND_INPUT.implementation
+    async def send_input(self, params: SendParams | dict[str, Any]) -> SendResult:
+        """Type text into an agent's pane now. The message is recorded first, claimed, typed, then marked delivered
+        (or failed, with the reason). The same idempotency key returns the first message and never types again,
+        across calls, restarts and processes; a first message that was recorded but never claimed (the caller
+        died before typing) is typed by the repeated call, once."""
+        raw = params.payload if isinstance(params, SendParams) else (params or {}).get("payload")
         try:
             size = len(raw.encode()) if isinstance(raw, str) else 0
         except UnicodeEncodeError:  # e.g. a lone surrogate from JSON "\ud800": not text a pane can receive
             raise BenchError("validation_failed", "payload is not valid UTF-8 text", field="payload") from None
         if size > MAX_PAYLOAD:
             raise BenchError(
-                "validation_failed",
+                "payload_too_large",
                 f"payload is {size} bytes; the limit is {MAX_PAYLOAD}",
                 field="payload",
                 details={"size_limit_bytes": MAX_PAYLOAD, "actual_size_bytes": size},
@@ -123,11 +163,18 @@ class Queue:
                 sender_role=role,
                 idempotency_key=p.idempotency_key,
             )
-            if not deduplicated:
+            unclaimed = message.state == "queued" and message.claimed_by is None and message.block_reason is None
+            if not deduplicated or unclaimed:
                 message = await self._deliver(message, submit=p.submit, force=p.force)
-        return {"message_id": message.message_id, "state": message.state, "deduplicated": deduplicated}
+        return SendResult(message_id=message.message_id, state=message.state, deduplicated=deduplicated)
 
     async def _deliver(self, message: QueueMessage, *, submit: bool, force: bool) -> QueueMessage:
+        """Claim, type, settle. Someone else's claim (or a message no longer queued) is left alone."""
+        async with self.ctx.db.write() as w:
+            claimed = await repo.claim(w, message.message_id, this_process(), self.ctx.now())
+        message = await self._get(message.message_id)
+        if not claimed:
+            return message
         agent = await agents_repo.get(self.ctx.db, message.target_agent_id or "")
         try:
             if agent is None:
@@ -135,12 +182,46 @@ class Queue:
             pane = await self.panes.live_pane(agent)
             await type_into(self.ctx, agent, pane, message.payload, submit=submit, force=force)
         except BenchError as exc:
-            await self._settle(message, "failed", "queue_message_failed", f"not typed: {exc.message}", exc.message)
+            reason = failure_reason(exc)
+            await self._settle(
+                message, "failed", "queue_message_failed", f"not typed: {exc.message}", exc.message, reason
+            )
+            raise BenchError(exc.code, exc.message, details={**exc.details, "message_id": message.message_id}) from None
+        except asyncio.CancelledError:
+            # Whether the keys reached the pane is unknown: fail it as interrupted now (never typed again silently).
+            await asyncio.shield(
+                self._settle(
+                    message, "failed", "queue_message_failed", "interrupted while typing", "interrupted", "interrupted"
+                )
+            )
             raise
         return await self._settle(message, "delivered", "input_sent", f"typed {len(message.payload)} chars", "")
 
+    async def resolve_interrupted(self) -> int:
+        """On start: a message still claimed by a process of this host that is gone is failed as `interrupted`.
+        Whether it was typed is unknown, so it is never typed again by itself; the operator may retry it."""
+        resolved = 0
+        for message in await repo.claimed(self.ctx.db):
+            if message.claimed_by and holder_is_gone(message.claimed_by):
+                await self._settle(
+                    message,
+                    "failed",
+                    "queue_message_failed",
+                    "interrupted: its sender exited while typing; not typed again (check the pane, then retry)",
+                    f"claimed by {message.claimed_by}, which exited before settling",
+                    "interrupted",
+                )
+                resolved += 1
+        return resolved
+
     async def _settle(
-        self, message: QueueMessage, state: str, event_type: str, summary: str, error: str
+        self,
+        message: QueueMessage,
+        state: str,
+        event_type: str,
+        summary: str,
+        error: str,
+        reason: FailureReason | None = None,
     ) -> QueueMessage:
         now = self.ctx.now()
         changes: dict[str, Any] = {
@@ -148,6 +229,7 @@ class Queue:
             "state_priority": STATE_PRIORITY[state],
             "last_error": error,
             "attempts": message.attempts + 1,
+            "failure_reason": reason,
         }
         if state == "delivered":
             changes["delivered_at"] = now
@@ -158,10 +240,10 @@ class Queue:
                 w,
                 event_type,
                 f"{summary} into {target}",
-                {"message_id": message.message_id, "state": state, "error": error},
+                {"message_id": message.message_id, "state": state, "error": error, "failure_reason": reason},
                 agent_id=message.target_agent_id,
             )
-        self.ctx.recorder.committed(event, topic="queue")
+        self.ctx.recorder.committed(event)
         return await self._get(message.message_id)
 
     @asynccontextmanager
@@ -233,7 +315,7 @@ class Queue:
                     {"message_id": message.message_id, "state": state, "block_reason": block_reason},
                     agent_id=target_agent_id,
                 )
-            self.ctx.recorder.committed(event, topic="queue")
+            self.ctx.recorder.committed(event)
             return message, False
 
     async def _transition(
@@ -266,10 +348,11 @@ class Queue:
                 {"message_id": message_id, **changes},
                 agent_id=current.target_agent_id,
             )
-        self.ctx.recorder.committed(event, topic="queue")
+        self.ctx.recorder.committed(event)
         return await self._get(message_id)
 
-    async def approve(self, params: dict[str, Any]) -> QueueMessage:
+    @QUEUE_APPROVE.implementation
+    async def approve(self, params: MessageParams | dict[str, Any]) -> QueueMessage:
         p = parse(MessageParams, params)
         return await self._transition(
             p.message_id,
@@ -279,7 +362,8 @@ class Queue:
             "approved message to {target}",
         )
 
-    async def delay(self, params: dict[str, Any]) -> QueueMessage:
+    @QUEUE_DELAY.implementation
+    async def delay(self, params: DelayParams | dict[str, Any]) -> QueueMessage:
         p = parse(DelayParams, params)
         if p.until is not None:
             try:
@@ -298,7 +382,8 @@ class Queue:
             f"delayed message to {{target}} until {stamp(until)[11:16]} UTC",
         )
 
-    async def cancel(self, params: dict[str, Any]) -> QueueMessage:
+    @QUEUE_CANCEL.implementation
+    async def cancel(self, params: CancelParams | dict[str, Any]) -> QueueMessage:
         p = parse(CancelParams, params)
         return await self._transition(
             p.message_id,
@@ -308,7 +393,8 @@ class Queue:
             "canceled message to {target}",
         )
 
-    async def retry(self, params: dict[str, Any]) -> QueueMessage:
+    @QUEUE_RETRY.implementation
+    async def retry(self, params: MessageParams | dict[str, Any]) -> QueueMessage:
         """Failed is final for approve/delay/cancel, but the operator may requeue it explicitly."""
         p = parse(MessageParams, params)
         async with self.ctx.db.write() as w:
@@ -322,7 +408,14 @@ class Queue:
                     "stale_object" if current.state in FINAL_STATES else "conflict",
                     f"message {p.message_id} is {current.state}; only failed messages retry",
                 )
-            changes = {"state": "queued", "state_priority": STATE_PRIORITY["queued"], "last_error": ""}
+            changes = {
+                "state": "queued",
+                "state_priority": STATE_PRIORITY["queued"],
+                "last_error": "",
+                "failure_reason": None,
+                "claimed_by": None,
+                "claimed_at": None,
+            }
             if not await repo.transition(w, p.message_id, current.version, changes, self.ctx.now()):
                 raise BenchError("stale_object", f"message {p.message_id} changed meanwhile")
             event = await self.ctx.recorder.stage(
@@ -332,5 +425,5 @@ class Queue:
                 {"message_id": p.message_id},
                 agent_id=current.target_agent_id,
             )
-        self.ctx.recorder.committed(event, topic="queue")
+        self.ctx.recorder.committed(event)
         return await self._get(p.message_id)

@@ -1,22 +1,26 @@
-"""Readiness: one probe per subsystem, in the order CONTRACTS.md fixes, aggregated, with hints.
+"""Readiness: one row per subsystem, in the order CONTRACTS.md fixes, aggregated, with hints.
 
-Probes only read. A subsystem that a later issue builds reports `unavailable` with that reason until then.
+Each row comes from a probe that the subsystem's owner provides (the agent watcher for `tmux_discovery`, the log
+attachments for `log_attachment_workers`, …); a subsystem a later issue builds is a `NotBuilt` placeholder until
+then, so adding a subsystem is a module and one line where the Bench lists its probes. Probes only read.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from core.clock import Clock, stamp
 from core.config import Settings
 from core.hints import Hint, HintTarget, make_hint
-from core.processes import SUPERVISOR_MISSING
+from core.registry import Call
 from core.routes import ROUTING_SWITCH
-from core.scheduler import SCHEDULER_MISSING
+from core.services import ServiceHealth
 from core.tmux import TmuxAdapter
+from core.validation import Params
 from storage import migrations
 from storage.db import Database
 from storage.models import Model
@@ -45,7 +49,7 @@ class Subsystem(Model):
 
 
 class ReadinessReport(Model):
-    status: Aggregate
+    state: Aggregate
     checked_at: str
     subsystems: list[Subsystem]
     hints: list[Hint]
@@ -55,6 +59,9 @@ class ReadinessReport(Model):
 
     def hints_for(self, names: tuple[str, ...]) -> list[Hint]:
         return [h for h in self.hints if h.subsystem in names]
+
+
+READINESS = Call("app.readiness", Params, ReadinessReport, "Every subsystem: ok, degraded or unavailable, with hints.")
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,20 @@ class DatabaseState:
     error_hint: str | None = None
 
 
+@dataclass(frozen=True)
+class Facts:
+    """Read once per report and shared by the probes."""
+
+    database: DatabaseState
+    counts: dict[str, int]
+
+
+class Probe(Protocol):
+    subsystem: str
+
+    async def probe(self, facts: Facts, hints: list[Hint]) -> Subsystem: ...
+
+
 def aggregate(rows: list[Subsystem]) -> Aggregate:
     if all(r.status == "ok" for r in rows):
         return "ready"
@@ -75,32 +96,30 @@ def aggregate(rows: list[Subsystem]) -> Aggregate:
     return "degraded"
 
 
-class ReadinessProbe:
-    def __init__(self, settings: Settings, tmux: TmuxAdapter, clock: Clock, audit_path: Path) -> None:
+def service_failure(name: str, subsystem: str, health: ServiceHealth, hints: list[Hint]) -> Subsystem | None:
+    """A degraded row for a service whose loop keeps failing (None while it is healthy)."""
+    if not health.failures:
+        return None
+    retry = f"; retrying in {health.retry_in:.0f} s" if health.retry_in is not None else ""
+    hints.append(make_hint("service_failed", subsystem))
+    return Subsystem(
+        name=subsystem,
+        status="degraded",
+        hint="service_failed",
+        reason=f"{name} failed {health.failures} time(s) in a row ({health.last_error}){retry}",
+    )
+
+
+class TmuxProbe:
+    subsystem = "tmux_discovery"
+
+    def __init__(self, settings: Settings, tmux: TmuxAdapter, watcher: Callable[[], ServiceHealth] | None) -> None:
         self.settings = settings
         self.tmux = tmux
-        self.clock = clock
-        self.audit_path = audit_path
+        self.watcher = watcher
 
-    async def run(
-        self, database: DatabaseState, audit_failed: bool = False, watcher_running: bool = False
-    ) -> ReadinessReport:
-        hints: list[Hint] = []
-        counts = await _bench_counts(database.db)
-        rows = [
-            await self._tmux(hints, counts, watcher_running),
-            await self._sqlite(database, hints),
-            self._jsonl(audit_failed, hints),
-            self._routing(database.db is not None, counts, hints),
-            await self._attachments(database.db, counts, hints),
-            Subsystem(name="scheduler", status="unavailable", reason=SCHEDULER_MISSING),
-            Subsystem(name="process_supervisor", status="unavailable", reason=SUPERVISOR_MISSING),
-            self._tokens(),
-        ]
-        return ReadinessReport(status=aggregate(rows), checked_at=stamp(self.clock.now()), subsystems=rows, hints=hints)
-
-    async def _tmux(self, hints: list[Hint], counts: dict[str, int], watcher_running: bool) -> Subsystem:
-        name = "tmux_discovery"
+    async def probe(self, facts: Facts, hints: list[Hint]) -> Subsystem:
+        name = self.subsystem
         probe = await self.tmux.probe()
         if probe.binary is None:
             hints.append(make_hint("install_tmux", name))
@@ -115,13 +134,22 @@ class ReadinessProbe:
                 hint="start_tmux_server",
                 reason=f"no tmux server on socket {self.tmux.socket_label!r}",
             )
-        if counts and counts["agents"] == 0:
+        health = self.watcher() if self.watcher else ServiceHealth(running=False)
+        failed = service_failure("agent watcher", name, health, hints)
+        if failed is not None:
+            return failed
+        if facts.counts and facts.counts["agents"] == 0:
             hints.append(make_hint("register_first_agent", name))
-        watching = f", states every {self.settings.watch_seconds:g} s" if watcher_running else ""
+        watching = f", states every {self.settings.watch_seconds:g} s" if health.running else ""
         return Subsystem(name=name, status="ok", detail=f"socket {self.tmux.socket_label}{watching}")
 
-    async def _sqlite(self, database: DatabaseState, hints: list[Hint]) -> Subsystem:
-        name = "sqlite"
+
+class SqliteProbe:
+    subsystem = "sqlite"
+
+    async def probe(self, facts: Facts, hints: list[Hint]) -> Subsystem:
+        name = self.subsystem
+        database = facts.database
         db = database.db
         if db is None:
             if database.error_hint:
@@ -148,25 +176,40 @@ class ReadinessProbe:
             )
         return Subsystem(name=name, status="ok", detail=detail)
 
-    def _jsonl(self, audit_failed: bool, hints: list[Hint]) -> Subsystem:
-        name = "jsonl"
+
+class JsonlProbe:
+    subsystem = "jsonl"
+
+    def __init__(self, audit_path: Path, failed: Callable[[], bool]) -> None:
+        self.audit_path = audit_path
+        self.failed = failed
+
+    async def probe(self, facts: Facts, hints: list[Hint]) -> Subsystem:
+        name = self.subsystem
         path = self.audit_path
         if path.is_dir() or not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
             hints.append(make_hint("audit_log_unwritable", name))
             return Subsystem(
                 name=name, status="unavailable", reason="audit file is not writable", hint="audit_log_unwritable"
             )
-        if audit_failed:
+        if self.failed():
             hints.append(make_hint("audit_log_unwritable", name))
             return Subsystem(
                 name=name, status="degraded", reason="last audit append failed", hint="audit_log_unwritable"
             )
         return Subsystem(name=name, status="ok", detail="audit.jsonl writable")
 
-    def _routing(self, db_open: bool, counts: dict[str, int], hints: list[Hint]) -> Subsystem:
-        name = "routing_worker"
+
+class RoutingProbe:
+    """The delivery worker is not built yet; the switch and the routes still have hints worth showing."""
+
+    subsystem = "routing_worker"
+
+    async def probe(self, facts: Facts, hints: list[Hint]) -> Subsystem:
+        name = self.subsystem
+        counts = facts.counts
         hint = None
-        if db_open and not counts.get("routing_enabled", 1):
+        if facts.database.db is not None and not counts.get("routing_enabled", 1):
             hints.append(make_hint("routing_disabled", name))
             hint = "routing_disabled"
         elif counts.get("agents", 0) and not counts.get("routes_enabled", 0):
@@ -174,8 +217,14 @@ class ReadinessProbe:
             hint = "enable_first_route"
         return Subsystem(name=name, status="unavailable", reason=ROUTING_MISSING, hint=hint)
 
-    async def _attachments(self, db: Database | None, counts: dict[str, int], hints: list[Hint]) -> Subsystem:
-        name = "log_attachment_workers"
+
+class AttachmentsProbe:
+    subsystem = "log_attachment_workers"
+
+    async def probe(self, facts: Facts, hints: list[Hint]) -> Subsystem:
+        name = self.subsystem
+        db = facts.database.db
+        counts = facts.counts
         if db is None:
             return Subsystem(name=name, status="unavailable", reason="database not open")
         rows = await db.fetchall(
@@ -204,7 +253,14 @@ class ReadinessProbe:
             return Subsystem(name=name, status="ok", hint="attach_logs", detail="no agent has its log attached")
         return Subsystem(name=name, status="ok", detail=f"{counts.get('attachments_active', 0)} attached")
 
-    def _tokens(self) -> Subsystem:
+
+class TokenSourcesProbe:
+    subsystem = "token_sources"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def probe(self, facts: Facts, hints: list[Hint]) -> Subsystem:
         found = [
             label
             for label, path in (
@@ -215,14 +271,64 @@ class ReadinessProbe:
         ]
         if not found:
             return Subsystem(
-                name="token_sources", status="unavailable", reason="no Claude Code or Codex log directories found"
+                name=self.subsystem, status="unavailable", reason="no Claude Code or Codex log directories found"
             )
         return Subsystem(
-            name="token_sources",
+            name=self.subsystem,
             status="degraded",
             detail=f"found: {', '.join(found)}",
             reason="log readers are not built yet; usage comes from app.tokens.record",
         )
+
+
+class NotBuilt:
+    """The row of a subsystem a later issue builds: unavailable, saying so."""
+
+    def __init__(self, subsystem: str, reason: str) -> None:
+        self.subsystem = subsystem
+        self.reason = reason
+
+    async def probe(self, facts: Facts, hints: list[Hint]) -> Subsystem:
+        return Subsystem(name=self.subsystem, status="unavailable", reason=self.reason)
+
+
+class Readiness:
+    def __init__(self, probes: Sequence[Probe], clock: Clock) -> None:
+        by_name = {p.subsystem: p for p in probes}
+        if sorted(by_name) != sorted(SUBSYSTEMS) or len(by_name) != len(probes):
+            raise ValueError(f"readiness needs exactly one probe per subsystem: {', '.join(SUBSYSTEMS)}")
+        self.probes = [by_name[name] for name in SUBSYSTEMS]
+        self.clock = clock
+
+    async def report(self, database: DatabaseState) -> ReadinessReport:
+        hints: list[Hint] = []
+        facts = Facts(database, await _bench_counts(database.db))
+        rows = [await probe.probe(facts, hints) for probe in self.probes]
+        return ReadinessReport(state=aggregate(rows), checked_at=stamp(self.clock.now()), subsystems=rows, hints=hints)
+
+
+def default_probes(
+    settings: Settings,
+    tmux: TmuxAdapter,
+    audit_path: Path,
+    *,
+    watcher: Callable[[], ServiceHealth] | None = None,
+    audit_failed: Callable[[], bool] = lambda: False,
+) -> list[Probe]:
+    """The probes of a bench; later subsystems replace their `NotBuilt` line here."""
+    from core.processes import SUPERVISOR_MISSING
+    from core.scheduler import SCHEDULER_MISSING
+
+    return [
+        TmuxProbe(settings, tmux, watcher),
+        SqliteProbe(),
+        JsonlProbe(audit_path, audit_failed),
+        RoutingProbe(),
+        AttachmentsProbe(),
+        NotBuilt("scheduler", SCHEDULER_MISSING),
+        NotBuilt("process_supervisor", SUPERVISOR_MISSING),
+        TokenSourcesProbe(settings),
+    ]
 
 
 async def _bench_counts(db: Database | None) -> dict[str, int]:

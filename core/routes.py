@@ -11,13 +11,14 @@ from core.agents import InputRole
 from core.context import Context
 from core.errors import BenchError
 from core.lists import ListParams, ListResult, ListSpec, run_list
+from core.registry import Call
 from core.validation import Label, Name, Params, parse
 from storage import agents as agents_repo
 from storage import routes as repo
 from storage import settings as settings_repo
-from storage.models import Agent, Route
+from storage.models import Agent, Model, Route
 
-ROUTE_LIST = ListSpec(
+ROUTE_LIST_SPEC = ListSpec(
     table="routes",
     orders={"name": "name", "created_at": "created_at", "event_type": "event_type"},
     default_order="name:asc",
@@ -59,12 +60,34 @@ class SetEnabledParams(Params):
     enabled: bool
 
 
+class RoutingState(Model):
+    enabled: bool
+
+
+ROUTE_LIST = Call("app.route.list", ListParams, ListResult[Route], "Routes: which event becomes which message.")
+ROUTE_DETAIL = Call("app.route.detail", RouteIdParams, Route, "One route.")
+ROUTE_ADD = Call(
+    "app.route.add", AddRouteParams, Route, "Add a route from an event to a message for an agent.", mutates=True
+)
+ROUTE_UPDATE = Call("app.route.update", UpdateRouteParams, Route, "Change or enable/disable a route.", mutates=True)
+ROUTE_REMOVE = Call("app.route.remove", RouteIdParams, Route, "Delete a route.", mutates=True)
+ROUTING_SET = Call(
+    "app.routing.set_enabled",
+    SetEnabledParams,
+    RoutingState,
+    "The routing kill switch: off delivers nothing.",
+    mutates=True,
+)
+ROUTING_STATUS = Call("app.routing.status", Params, RoutingState, "Whether routing is switched on.")
+
+
 class Routes:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def list(self, params: dict[str, Any] | None = None) -> ListResult[Route]:
-        return await run_list(self.ctx.db, ROUTE_LIST, parse(ListParams, params), Route.from_row)
+    @ROUTE_LIST.implementation
+    async def list(self, params: ListParams | dict[str, Any] | None = None) -> ListResult[Route]:
+        return await run_list(self.ctx.db, ROUTE_LIST_SPEC, parse(ListParams, params), Route.from_row)
 
     async def _get(self, route_id: str) -> Route:
         route = await repo.get(self.ctx.db, route_id)
@@ -72,7 +95,8 @@ class Routes:
             raise BenchError("route_not_found", f"no route {route_id}", details={"route_id": route_id})
         return route
 
-    async def detail(self, params: dict[str, Any]) -> Route:
+    @ROUTE_DETAIL.implementation
+    async def detail(self, params: RouteIdParams | dict[str, Any]) -> Route:
         return await self._get(parse(RouteIdParams, params).route_id)
 
     async def _require_agent(self, agent_id: str, field: str) -> Agent:
@@ -81,7 +105,8 @@ class Routes:
             raise BenchError("agent_not_found", f"no agent {agent_id}", field=field, details={"agent_id": agent_id})
         return agent
 
-    async def add(self, params: dict[str, Any]) -> Route:
+    @ROUTE_ADD.implementation
+    async def add(self, params: AddRouteParams | dict[str, Any]) -> Route:
         p = parse(AddRouteParams, params)
         target = await self._require_agent(p.target_agent_id, "target_agent_id")
         if p.source_agent_id:
@@ -98,10 +123,11 @@ class Routes:
                 f"route {p.name}: {p.event_type} → {target.name}",
                 {"route_id": route.route_id, "name": p.name},
             )
-        self.ctx.recorder.committed(event, topic="routes")
+        self.ctx.recorder.committed(event)
         return route
 
-    async def update(self, params: dict[str, Any]) -> Route:
+    @ROUTE_UPDATE.implementation
+    async def update(self, params: UpdateRouteParams | dict[str, Any]) -> Route:
         p = parse(UpdateRouteParams, params)
         changes = p.model_dump(exclude={"route_id", "expected_version"}, exclude_none=True)
         if "target_agent_id" in changes:
@@ -121,10 +147,11 @@ class Routes:
             event = await self.ctx.recorder.stage(
                 w, "route_updated", f"updated route {current.name}", {"route_id": p.route_id, "changes": changes}
             )
-        self.ctx.recorder.committed(event, topic="routes")
+        self.ctx.recorder.committed(event)
         return await self._get(p.route_id)
 
-    async def remove(self, params: dict[str, Any]) -> Route:
+    @ROUTE_REMOVE.implementation
+    async def remove(self, params: RouteIdParams | dict[str, Any]) -> Route:
         p = parse(RouteIdParams, params)
         route = await self._get(p.route_id)
         async with self.ctx.db.write() as w:
@@ -132,18 +159,24 @@ class Routes:
             event = await self.ctx.recorder.stage(
                 w, "route_deleted", f"deleted route {route.name}", {"route_id": p.route_id}
             )
-        self.ctx.recorder.committed(event, topic="routes")
+        self.ctx.recorder.committed(event)
         return route
 
     async def routing_enabled(self) -> bool:
         return bool(await settings_repo.get(self.ctx.db, ROUTING_SWITCH, True))
 
-    async def set_enabled(self, params: dict[str, Any]) -> dict[str, bool]:
+    @ROUTING_STATUS.implementation
+    async def status(self, params: Params | dict[str, Any] | None = None) -> RoutingState:
+        parse(Params, params)
+        return RoutingState(enabled=await self.routing_enabled())
+
+    @ROUTING_SET.implementation
+    async def set_enabled(self, params: SetEnabledParams | dict[str, Any]) -> RoutingState:
         p = parse(SetEnabledParams, params)
         async with self.ctx.db.write() as w:
             await settings_repo.put(w, ROUTING_SWITCH, p.enabled, self.ctx.now())
             event = await self.ctx.recorder.stage(
                 w, "routing_toggled", f"routing {'enabled' if p.enabled else 'disabled'}", {"enabled": p.enabled}
             )
-        self.ctx.recorder.committed(event, topic="routes")
-        return {"enabled": p.enabled}
+        self.ctx.recorder.committed(event)
+        return RoutingState(enabled=p.enabled)

@@ -7,11 +7,12 @@ from typing import Any
 
 from core.context import Context
 from core.lists import ListParams, ListResult, ListSpec, run_list
+from core.registry import Call
 from core.validation import parse
 from storage.models import Schedule
 
 SCHEDULER_MISSING = "scheduler is not built yet; schedules are stored but never fire"
-SCHEDULE_LIST = ListSpec(
+SCHEDULE_LIST_SPEC = ListSpec(
     table="schedules",
     orders={"name": "name", "start_time": "start_time"},
     default_order="start_time:asc",
@@ -19,9 +20,13 @@ SCHEDULE_LIST = ListSpec(
 )
 
 
+SCHEDULE_LIST = Call("app.schedule.list", ListParams, ListResult[Schedule], "Scheduled agent runs.")
+
+
 class Scheduler:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def list(self, params: dict[str, Any] | None = None) -> ListResult[Schedule]:
-        return await run_list(self.ctx.db, SCHEDULE_LIST, parse(ListParams, params), Schedule.from_row)
+    @SCHEDULE_LIST.implementation
+    async def list(self, params: ListParams | dict[str, Any] | None = None) -> ListResult[Schedule]:
+        return await run_list(self.ctx.db, SCHEDULE_LIST_SPEC, parse(ListParams, params), Schedule.from_row)

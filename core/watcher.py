@@ -1,37 +1,51 @@
-"""The agent watcher: every few seconds, one batched tmux scan, one batched capture of the panes whose window
-showed activity, state detection by rules, and log-attachment health. Only changes are written and published,
-so an idle bench costs one `list-panes` per tick."""
+"""The agent watcher (a service): every few seconds, one batched tmux scan, one batched capture of the panes whose
+window showed activity, state detection by rules, and log-attachment health. Only changes are written and
+published, so an idle bench costs one `list-panes` per tick. Every state change is an event on the spine
+(`agent_state_changed`, with the why), so what an agent did while no TUI was open can be read back."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 import time
 
 from core.agent_state import RuleSet, Signals, detect, rules_from
 from core.agents import WATCHED_LINES, Agents, pane_of
+from core.audit import Scope
 from core.context import Context
 from core.errors import BenchError
 from core.launcher import Launcher
 from core.logs import Logs
+from core.registry import Call
+from core.services import LoopService
+from core.validation import Params
 from storage import agents as repo
-from storage.models import Agent
+from storage.models import Agent, Event, Model
 
 log = logging.getLogger(__name__)
 CAPTURE_LINES = WATCHED_LINES
 
 
-class AgentWatcher:
+class RefreshResult(Model):
+    changed: int  # agents whose state changed in this pass
+
+
+REFRESH_STATES = Call(
+    "app.agent.refresh_states", Params, RefreshResult, "Run one agent-state detection pass now.", mutates=True
+)
+
+
+class AgentWatcher(LoopService):
+    name = "agent_watcher"
+
     def __init__(self, ctx: Context, agents: Agents, launcher: Launcher, logs: Logs) -> None:
+        super().__init__(lambda: ctx.settings.watch_seconds, Scope(ctx.settings.user_id, "headless", ""))
         self.ctx = ctx
         self.agents = agents
         self.launcher = launcher
         self.logs = logs
         self.rules: RuleSet = rules_from(ctx.settings.rules_file)
-        self._task: asyncio.Task[None] | None = None
-        self.last_error = ""
+        self.last_error = ""  # why tmux could not be scanned on the last tick ("" when it could)
 
     async def tick(self) -> int:
         """One look at every agent; returns how many agents changed state."""
@@ -61,7 +75,7 @@ class AgentWatcher:
             del self.agents.screens[gone]
         screens = await self.ctx.tmux.capture_many([a.pane_id or "" for a in stale], CAPTURE_LINES) if stale else {}
         changed = 0
-        updates: list[tuple[str, dict[str, object]]] = []
+        updates: list[tuple[Agent, dict[str, object]]] = []
         now = self.ctx.now()
         for agent in agents:
             pane = panes[agent.agent_id]
@@ -91,42 +105,30 @@ class AgentWatcher:
             if moved:
                 change |= {"screen_hash": digest, "last_activity_at": now}
             if change:
-                updates.append((agent.agent_id, change))
+                updates.append((agent, change))
                 changed += "state" in change
         # Every screen now matches this tick's scan: previews may show them instead of asking tmux again.
         self.agents.screens_as_of = self.agents.live_wall if live else 0.0
+        events: list[Event] = []
         if updates:
             async with self.ctx.db.write() as w:
-                for agent_id, change in updates:
-                    await repo.set_observed(w, agent_id, change)
-        if changed:
-            self.ctx.bus.publish_topic("agents")
+                for agent, change in updates:
+                    await repo.set_observed(w, agent.agent_id, change)
+                    if "state" in change:
+                        events.append(
+                            await self.ctx.recorder.stage(
+                                w,
+                                "agent_state_changed",
+                                f"{agent.name}: {agent.state} → {change['state']} ({change['state_reason']})",
+                                {"from": agent.state, "to": change["state"], "why": change["state_reason"]},
+                                agent_id=agent.agent_id,
+                                origin="system",
+                            )
+                        )
+        self.ctx.recorder.committed(*events)
         await self.logs.check(agents, live)
         return changed
 
     async def _agents(self) -> list[Agent]:
         rows = await self.ctx.db.fetchall("SELECT * FROM agents WHERE socket = ?", (self.ctx.tmux.socket_label,))
         return [Agent.from_row(r) for r in rows]
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="relayboard-agent-watcher")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("agent watcher tick failed")
-            await asyncio.sleep(self.ctx.settings.watch_seconds)

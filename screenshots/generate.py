@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.bench import Bench
+from core.client import LocalClient
 from core.clock import FixedClock
 from core.config import Settings
 from core.demo import seed_demo
@@ -33,7 +34,7 @@ async def main() -> None:
     bench = await Bench.open(root / "home", clock=FixedClock(FROZEN_AT), settings=settings, surface="tui")
     try:
         await seed_demo(bench)
-        app = RelayboardApp(bench, refresh_seconds=0)
+        app = RelayboardApp(LocalClient(bench), refresh_seconds=0)
         async with app.run_test(size=SIZE) as pilot:
             for pane in PANES:
                 await pilot.press(pane.key)

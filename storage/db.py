@@ -1,13 +1,16 @@
-"""The one aiosqlite connection of a Relayboard home: pragmas, journal mode, and the writer path.
+"""The SQLite file of a Relayboard home: pragmas, journal mode, the writer path and the reader.
 
 Writers go through `Database.write()`, which serialises writers inside this process with a lock and across
 processes with `BEGIN IMMEDIATE`, so a second Relayboard window waits (busy_timeout) instead of failing
-half-way through a transaction.
+half-way through a transaction. Reads (`fetchall`, `fetchone`, `scalar`) run on a second, query-only connection:
+a reader never sees rows another coroutine has written but not yet committed on the writer's connection.
+Every sqlite error, in a read or inside a write, leaves here as a `StorageError` subclass, never raw.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import time
@@ -24,6 +27,7 @@ from storage.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
     DatabaseReadOnlyError,
+    StorageConflictError,
     StorageError,
 )
 
@@ -72,6 +76,11 @@ def choose_journal(path: Path, preference: JournalPreference) -> JournalInfo:
 
 
 def _classify(exc: BaseException, path: Path) -> StorageError:
+    if isinstance(exc, StorageError):
+        return exc
+    if isinstance(exc, sqlite3.IntegrityError):
+        # A constraint another writer won first (the same name adopted twice at once, …): a conflict, not damage.
+        return StorageConflictError(f"database {path}: a constraint refused the change", path)
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return DatabaseLockedError(f"database {path} is locked by another process", path)
@@ -83,10 +92,11 @@ def _classify(exc: BaseException, path: Path) -> StorageError:
 
 
 class Database:
-    """One connection, opened with pragmas applied and migrations run."""
+    """The writer connection (pragmas applied, migrations run) and a query-only reader beside it."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path, journal: JournalInfo) -> None:
         self._conn = conn
+        self._reader: aiosqlite.Connection | None = None
         self.path = path
         self.journal = journal
         self._write_lock = asyncio.Lock()
@@ -107,13 +117,25 @@ class Database:
             await db._apply_pragmas()
             await migrations.apply(db)
             await db.refresh_statistics()
-        except StorageError:
-            await conn.close()
+            db._reader = await db._open_reader()
+        except BaseException as exc:
+            await db.close()
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise _classify(exc, path) from exc
             raise
-        except (sqlite3.Error, OSError) as exc:
-            await conn.close()
-            raise _classify(exc, path) from exc
         return db
+
+    async def _open_reader(self) -> aiosqlite.Connection:
+        reader = await aiosqlite.connect(str(self.path), isolation_level=None)
+        reader.row_factory = sqlite3.Row
+        try:
+            await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await reader.execute("PRAGMA foreign_keys = ON")  # the same pragmas as the writer, so reads agree
+            await reader.execute("PRAGMA query_only = ON")  # a read path that tried to write would fail loudly
+        except BaseException:
+            await reader.close()
+            raise
+        return reader
 
     async def _apply_pragmas(self) -> None:
         await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -150,12 +172,17 @@ class Database:
                 await asyncio.sleep(0.02)
 
     async def close(self) -> None:
+        if self._reader is not None:
+            with contextlib.suppress(sqlite3.Error):
+                await self._reader.close()
+            self._reader = None
         await self._conn.close()
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        conn = self._reader or self._conn  # the writer only while migrations run, before the reader exists
         try:
-            cur = await self._conn.execute(sql, params)
-            return list(await cur.fetchall())
+            async with conn.execute(sql, params) as cur:
+                return list(await cur.fetchall())
         except sqlite3.Error as exc:
             raise _classify(exc, self.path) from exc
 
@@ -176,14 +203,18 @@ class Database:
             except sqlite3.Error as exc:
                 raise _classify(exc, self.path) from exc
             try:
-                yield Writer(self._conn)
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
+                yield Writer(self._conn, self.path)
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):  # a failed statement may have ended the transaction
+                    await self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _classify(exc, self.path) from exc
                 raise
             try:
                 await self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                await self._conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    await self._conn.execute("ROLLBACK")
                 raise _classify(exc, self.path) from exc
 
     async def backup_to(self, target: Path) -> None:
@@ -196,30 +227,42 @@ class Database:
 
 
 class Writer:
-    """What a write transaction may do; exceptions are raised to `Database.write()` to roll back."""
+    """What a write transaction may do. A sqlite error is raised as a `StorageError` (and `Database.write()`
+    rolls back), so a busy, locked or full database reaches the caller as a closed code, never as a traceback."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
+        self._path = path
+
+    async def _cursor(self, sql: str, params: Sequence[Any] | dict[str, Any]) -> aiosqlite.Cursor:
+        try:
+            return await self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _classify(exc, self._path) from exc
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        cur = await self._conn.execute(sql, params)
-        return cur.rowcount
+        return (await self._cursor(sql, params)).rowcount
 
     async def insert(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        cur = await self._conn.execute(sql, params)
-        return int(cur.lastrowid or 0)
+        return int((await self._cursor(sql, params)).lastrowid or 0)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
-        await self._conn.executemany(sql, rows)
+        try:
+            await self._conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise _classify(exc, self._path) from exc
 
     async def executescript(self, script: str) -> None:
         # executescript would COMMIT our transaction first; run statements one by one instead.
         for statement in split_sql(script):
-            await self._conn.execute(statement)
+            await self._cursor(statement, ())
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        cur = await self._conn.execute(sql, params)
-        return list(await cur.fetchall())
+        cur = await self._cursor(sql, params)
+        try:
+            return list(await cur.fetchall())
+        except sqlite3.Error as exc:
+            raise _classify(exc, self._path) from exc
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)

@@ -29,5 +29,13 @@ class DatabaseReadOnlyError(StorageError):
     """The file or its directory is not writable."""
 
 
+class StorageConflictError(StorageError):
+    """A constraint refused a write (another writer made the same change first)."""
+
+
 class ImportRejectedError(StorageError):
     """An import file failed validation; nothing was written."""
+
+
+class ExportFailedError(StorageError):
+    """The export file could not be written where asked (no such directory, a directory, no space)."""

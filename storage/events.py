@@ -28,13 +28,14 @@ _INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('
 
 
 def _params(event: Event) -> dict[str, object]:
-    data = event.model_dump()
+    data = event.model_dump(exclude={"seq"})
     data["payload"] = json.dumps(event.payload, sort_keys=True, separators=(",", ":"))
     return data
 
 
-async def append(w: Writer, event: Event) -> None:
-    await w.execute(_INSERT, _params(event))
+async def append(w: Writer, event: Event) -> int:
+    """Returns the event's `seq`: its place on the spine."""
+    return await w.insert(_INSERT, _params(event))
 
 
 async def get(db: Database, event_id: str) -> Event | None:
@@ -56,3 +57,12 @@ async def counts_since(db: Database, since: str) -> dict[str, int]:
         "SELECT event_type, count(*) FROM events WHERE timestamp >= ? GROUP BY event_type", (since,)
     )
     return {str(r[0]): int(r[1]) for r in rows}
+
+
+async def last_seq(db: Database) -> int:
+    return int(await db.scalar("SELECT coalesce(max(seq), 0) FROM events") or 0)
+
+
+async def after(db: Database, seq: int, limit: int) -> list[Event]:
+    rows = await db.fetchall("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+    return [Event.from_row(r) for r in rows]

@@ -22,6 +22,9 @@ BlockReason = Literal[
     "loop_detected",
     "routing_disabled",
 ]
+FailureReason = Literal[
+    "interrupted", "target_unavailable", "tmux_error", "guard_refused", "payload_too_large", "retries_exhausted"
+]
 Origin = Literal["cli", "app", "tui", "route", "system", "scheduler", "agent"]
 Surface = Literal["tui", "cli", "headless", "agent", "scheduler"]
 ProcessState = Literal["stopped", "running", "pausing", "paused", "paused_graceful", "crashed"]
@@ -123,6 +126,7 @@ class Agent(Row):
 
 
 class Event(Row):
+    seq: int = 0  # place on the spine (assigned by SQLite); notices carry it so clients can resume
     event_id: str
     timestamp: str
     event_type: str
@@ -181,6 +185,10 @@ class QueueMessage(Row):
     enqueued_at: str
     updated_at: str
     delivered_at: str | None = None
+    # Who took the message for typing, and when (a claim is not a state: the message stays queued meanwhile).
+    claimed_by: str | None = None
+    claimed_at: str | None = None
+    failure_reason: FailureReason | None = None
 
 
 class Process(Row):

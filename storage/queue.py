@@ -27,6 +27,9 @@ QUEUE_COLUMNS = (
     "enqueued_at",
     "updated_at",
     "delivered_at",
+    "claimed_by",
+    "claimed_at",
+    "failure_reason",
 )
 INSERT_SQL = (
     f"INSERT INTO queue_messages ({', '.join(QUEUE_COLUMNS)}) VALUES ({', '.join(':' + c for c in QUEUE_COLUMNS)})"
@@ -64,6 +67,22 @@ async def transition(w: Writer, message_id: str, expected_version: int, changes:
         {**changes, "_now": now, "_id": message_id, "_version": expected_version},
     )
     return count == 1
+
+
+async def claim(w: Writer, message_id: str, claimer: str, now: str) -> bool:
+    """Take a queued, unclaimed message for typing; False when it is not queued or someone holds it."""
+    count = await w.execute(
+        "UPDATE queue_messages SET claimed_by = ?, claimed_at = ?, version = version + 1, updated_at = ?"
+        " WHERE message_id = ? AND state = 'queued' AND claimed_by IS NULL",
+        (claimer, now, now, message_id),
+    )
+    return count == 1
+
+
+async def claimed(db: Database) -> list[QueueMessage]:
+    """Queued messages someone took for typing and has not settled."""
+    rows = await db.fetchall("SELECT * FROM queue_messages WHERE claimed_by IS NOT NULL AND state = 'queued'")
+    return [QueueMessage.from_row(r) for r in rows]
 
 
 async def counts(db: Database) -> dict[str, int]:

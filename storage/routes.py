@@ -44,6 +44,13 @@ async def update(w: Writer, route_id: str, changes: dict[str, Any], now: str) ->
     )
 
 
+async def naming_agent(w: Writer, agent_id: str) -> list[Route]:
+    rows = await w.fetchall(
+        "SELECT * FROM routes WHERE source_agent_id = ? OR target_agent_id = ? ORDER BY name", (agent_id, agent_id)
+    )
+    return [Route.from_row(r) for r in rows]
+
+
 async def delete(w: Writer, route_id: str) -> None:
     await w.execute("DELETE FROM routes WHERE route_id = ?", (route_id,))
 

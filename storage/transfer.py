@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from storage import migrations
 from storage.db import Database
-from storage.errors import ImportRejectedError
+from storage.errors import ExportFailedError, ImportRejectedError
 
 FORMAT = "relayboard-export"
 FORMAT_VERSION = 1
@@ -54,28 +55,72 @@ async def _columns(db: Database, table: str) -> list[str]:
     return [str(r["name"]) for r in rows if r["name"] not in hidden]
 
 
-async def export_document(db: Database, now: datetime | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LeftOut:
+    """Launch environment values of one agent that the export did not write (names only)."""
+
+    agent: str
+    env: list[str]
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    rows: dict[str, int]
+    left_out: list[LeftOut] = field(default_factory=list)
+
+
+def _strip_env(rows: list[dict[str, Any]]) -> list[LeftOut]:
+    """Launch env values may be API keys: keep the names, drop the values (`--include-secrets` keeps them)."""
+    left_out = []
+    for row in rows:
+        env = json.loads(row.get("launch_env") or "{}")
+        if env:
+            left_out.append(LeftOut(str(row["name"]), sorted(env)))
+            row["launch_env"] = json.dumps(dict.fromkeys(env, ""))
+    return left_out
+
+
+async def export_document(
+    db: Database, now: datetime | None = None, *, include_secrets: bool = False
+) -> tuple[dict[str, Any], list[LeftOut]]:
     tables: dict[str, list[dict[str, Any]]] = {}
     for table in TABLES:
         columns = await _columns(db, table)
         order = _ORDER.get(table, "rowid")
         rows = await db.fetchall(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
         tables[table] = [dict(r) for r in rows]
-    return {
+    left_out = [] if include_secrets else _strip_env(tables["agents"])
+    document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "schema_version": await migrations.current_version(db),
         "exported_at": (now or datetime.now(UTC)).isoformat(),
         "tables": tables,
+        "secrets_left_out": [{"agent": item.agent, "env": item.env} for item in left_out],
     }
+    return document, left_out
 
 
-async def export_file(db: Database, target: Path, now: datetime | None = None) -> dict[str, int]:
-    document = await export_document(db, now)
+def _check_target(target: Path) -> None:
+    if target.is_dir():
+        raise ExportFailedError(f"{target} is a directory; give a file name, e.g. {target / 'bench.json'}", target)
+    if not target.parent.is_dir():
+        raise ExportFailedError(f"cannot write {target}: the directory {target.parent} does not exist", target)
+
+
+async def export_file(
+    db: Database, target: Path, now: datetime | None = None, *, include_secrets: bool = False
+) -> ExportSummary:
+    await asyncio.to_thread(_check_target, target)
+    document, left_out = await export_document(db, now, include_secrets=include_secrets)
     tmp = target.with_name(target.name + ".tmp")
-    await asyncio.to_thread(tmp.write_text, json.dumps(document, indent=1, sort_keys=True))
-    await asyncio.to_thread(tmp.replace, target)  # a crash mid-write never leaves a truncated export behind
-    return {table: len(rows) for table, rows in document["tables"].items()}
+    try:
+        await asyncio.to_thread(tmp.write_text, json.dumps(document, indent=1, sort_keys=True))
+        await asyncio.to_thread(tmp.replace, target)  # a crash mid-write never leaves a truncated export behind
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExportFailedError(f"cannot write {target} ({exc.strerror or type(exc).__name__})", target) from exc
+    return ExportSummary({table: len(rows) for table, rows in document["tables"].items()}, left_out)
 
 
 async def _validate(db: Database, raw: str) -> dict[str, list[dict[str, Any]]]:
@@ -92,6 +137,11 @@ async def _validate(db: Database, raw: str) -> dict[str, list[dict[str, Any]]]:
         raise ImportRejectedError(
             f"export has schema version {document.get('schema_version')!r}, this database has {ours}"
         )
+    unknown_keys = sorted(
+        set(document) - {"format", "format_version", "schema_version", "exported_at", "tables", "secrets_left_out"}
+    )
+    if unknown_keys:
+        raise ImportRejectedError(f"export has unknown keys: {', '.join(unknown_keys)}")
     tables = document.get("tables")
     if not isinstance(tables, dict):
         raise ImportRejectedError("export has no tables object")

@@ -1,17 +1,23 @@
-"""RelayboardApp: the panes as app modes, global keys, the palette, and the bridge from core notices."""
+"""RelayboardApp: the panes as app modes, global keys, the palette, and notices from the core.
+
+The app knows one `BenchClient` (core/client.py): in-process or attached to `relayboard headless` over its socket.
+It starts nothing in the core itself; the client's opener does (the in-process client starts the core's services).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from core.errors import BenchError
-from tui.bridge import BenchChanged, connect
+from tui.bridge import BenchChanged, forward_notices
 from tui.commands import relayboard_commands
 from tui.panes import PANE_BY_ID, PANES
 from tui.screens.agents import AgentsScreen
@@ -26,9 +32,9 @@ from tui.screens.terminals import TerminalsScreen
 from tui.screens.tokens import TokensScreen
 
 if TYPE_CHECKING:
-    from core.bench import Bench
+    from core.client import BenchClient
 
-    BenchOpener = Callable[[], Awaitable[Bench]]
+    ClientOpener = Callable[[], Awaitable[BenchClient]]
 
 
 SCREENS_BY_PANE: dict[str, type[PaneScreen]] = {
@@ -65,38 +71,35 @@ class RelayboardApp(App[None]):
 
     def __init__(
         self,
-        bench: Bench | BenchOpener,
+        client: BenchClient | ClientOpener,
         *,
         refresh_seconds: float | None = 3.0,
-        watch: bool = False,
         exit_on_open_failure: bool = False,
     ) -> None:
-        """`bench` is an open Bench (the CLI) or an async opener the app runs in its own event loop (snapshot
-        tests and benchmarks, whose app runs under a fresh `asyncio.run`); an opened bench is closed on exit."""
+        """`client` is an open client, or an async opener the app runs in its own event loop (the CLI paints its
+        first frame before the core loads; snapshot tests run under a fresh `asyncio.run`). A client the app
+        opened itself is closed when it exits. `refresh_seconds=None`: every 3 s (the core's default)."""
         super().__init__()
-        # An opener is a plain callable; a Bench is not. (Bench is not imported here: the TUI paints its first
-        # frame before the core and pydantic are loaded.)
-        self._opener: BenchOpener | None = bench if callable(bench) else None
-        self._bench: Bench | None = None if callable(bench) else bench
+        # An opener is a plain callable; a client is not (the core is not imported here: see above).
+        self._opener: ClientOpener | None = client if callable(client) else None
+        self._client: BenchClient | None = None if callable(client) else client
         self._open_lock = asyncio.Lock()
-        self._disconnect: Callable[[], None] | None = connect(self._bench.bus, self) if self._bench else None
-        self.refresh_seconds = refresh_seconds  # None: take it from the bench's settings once it is open
+        self._notices: asyncio.Task[None] | None = None
+        self.refresh_seconds = 3.0 if refresh_seconds is None else refresh_seconds
         self.exit_on_open_failure = exit_on_open_failure
-        self.watch = watch  # run the core's agent watcher (state detection) while the app is open
-        self._pending_refresh = False
 
     @property
-    def bench(self) -> Bench:
-        if self._bench is None:
+    def client(self) -> BenchClient:
+        if self._client is None:
             raise BenchError("database_unavailable", "the bench is still opening")
-        return self._bench
+        return self._client
 
-    async def get_bench(self) -> Bench:
-        """The bench, opened on first use when the app was given an opener."""
+    async def get_client(self) -> BenchClient:
+        """The client, opened on first use when the app was given an opener."""
         async with self._open_lock:
-            if self._bench is None and self._opener is not None:
+            if self._client is None and self._opener is not None:
                 try:
-                    self._bench = await self._opener()
+                    self._client = await self._opener()
                 except BenchError as exc:
                     if self.exit_on_open_failure:
                         self.exit(
@@ -104,35 +107,40 @@ class RelayboardApp(App[None]):
                             message=f"error: {exc.code}: {exc.message}\nrun `relayboard doctor` for details",
                         )
                     raise
-                self._disconnect = connect(self._bench.bus, self)
-                if self.refresh_seconds is None:
-                    self._arm_refresh(self._bench.ctx.settings.refresh_seconds)
-        return self.bench
+                self._follow(self._client)
+        return self.client
+
+    def _follow(self, client: BenchClient) -> None:
+        # A task, not a worker: it never completes, and "wait for the workers" must mean "wait for the work".
+        if self._notices is None:
+            self._notices = asyncio.create_task(forward_notices(client, self), name="relayboard-notices")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        # Notifications carry names, commands and messages from agents and files: literal text, never markup.
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
-        if self.refresh_seconds:
-            self._arm_refresh(self.refresh_seconds)
-        if self.watch:
-            self.run_worker(self._start_watcher, name="start-watcher", group="watcher")
-
-    def _arm_refresh(self, seconds: float) -> None:
-        if seconds > 0:
-            self.set_interval(seconds, self._tick, name="pane-refresh")
-
-    async def _start_watcher(self) -> None:
-        try:
-            (await self.get_bench()).watcher.start()
-        except BenchError as exc:
-            self.notify(f"{exc.code}: {exc.message}", severity="error")
+        if self._client is not None:
+            self._follow(self._client)
+        if self.refresh_seconds > 0:
+            self.set_interval(self.refresh_seconds, self._tick, name="pane-refresh")
 
     async def on_unmount(self) -> None:
-        if self._disconnect:
-            self._disconnect()
-        if self._bench is not None:
-            await self._bench.watcher.stop()
-        if self._opener is not None and self._bench is not None:
-            await self._bench.close()
+        if self._notices is not None:
+            self._notices.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._notices
+        if self._opener is not None and self._client is not None:
+            await self._client.close()
 
     def _active_pane(self) -> PaneScreen | None:
         screen = self.screen
@@ -144,14 +152,8 @@ class RelayboardApp(App[None]):
             pane.refresh_data()
 
     def on_bench_changed(self, message: BenchChanged) -> None:
-        # Coalesce bursts of notices (one action records several events) into one refresh.
-        if not self._pending_refresh:
-            self._pending_refresh = True
-            self.call_after_refresh(self._refresh_after_change)
-
-    def _refresh_after_change(self) -> None:
-        self._pending_refresh = False
-        self._tick()
+        if pane := self._active_pane():
+            pane.notice(message.topic)
 
     def action_pane(self, pane_id: str) -> None:
         if pane_id in PANE_BY_ID and self.current_mode != pane_id:

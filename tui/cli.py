@@ -1,6 +1,7 @@
-"""`relayboard`: the TUI, the demo bench, `doctor`, export/import, and `call` for scripts.
+"""`relayboard`: the TUI, the demo bench, `headless`, `doctor`, export/import, and `call` for scripts.
 
-Textual is imported only by the commands that open the TUI, so `doctor` and `call` stay fast over SSH.
+Textual is imported only by the commands that open the TUI, so `doctor` and `call` stay fast over SSH. Every
+command ends with one clear line and an exit code; a traceback is a bug (they go to relayboard.log).
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ import asyncio
 import importlib
 import json
 import logging
+import os
 import shutil
+import signal
 import sys
 import tempfile
+import tomllib
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,11 +25,13 @@ from core.errors import BenchError
 from core.home import resolve_home
 
 if TYPE_CHECKING:
-    from core.bench import Bench
+    from core.client import BenchClient
     from core.readiness import ReadinessReport
+    from core.sessions import Preflight
 
-EXIT_BY_STATUS = {"ready": 0, "degraded": 1, "unavailable": 2}
+EXIT_BY_STATE = {"ready": 0, "degraded": 1, "unavailable": 2}
 SYMBOL = {"ok": "ok  ", "degraded": "WARN", "unavailable": "DOWN"}
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="Relayboard home (default: $RELAYBOARD_HOME, else the platform data dir)",
     )
+    common.add_argument(
+        "--socket",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="attach to the core serving this socket (default: <home>/relayboard.sock when one answers there)",
+    )
     parser = argparse.ArgumentParser(
         prog="relayboard", parents=[common], description="Terminal workbench for a bench of AI coding agents."
     )
@@ -42,15 +54,22 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("tui", parents=[common], help="open the TUI (the default)")
     demo = sub.add_parser("demo", parents=[common], help="open the TUI on a fresh, seeded demo bench")
     demo.add_argument("--keep", action="store_true", help="keep the demo home and tmux server afterwards")
+    sub.add_parser(
+        "headless", parents=[common], help="run the core without a UI and serve app.* on <home>/relayboard.sock"
+    )
     doctor = sub.add_parser("doctor", parents=[common], help="check readiness; exit 0 ready, 1 degraded, 2 down")
     doctor.add_argument("--json", action="store_true", help="print the readiness report as JSON")
     export = sub.add_parser("export", parents=[common], help="write the bench to a JSON file")
     export.add_argument("file", type=Path)
+    export.add_argument(
+        "--include-secrets", action="store_true", help="also write managed agents' launch environment values"
+    )
     imp = sub.add_parser("import", parents=[common], help="replace the bench from a JSON file (backup first)")
     imp.add_argument("file", type=Path)
-    call = sub.add_parser("call", parents=[common], help="run one facade call and print its JSON envelope")
-    call.add_argument("method", help="e.g. app.dashboard, app.agent.list")
+    call = sub.add_parser("call", parents=[common], help="run one app.* call and print its JSON envelope")
+    call.add_argument("method", nargs="?", help="e.g. app.dashboard, app.agent.list (--list shows them all)")
     call.add_argument("params", nargs="?", default="{}", help="JSON object of parameters")
+    call.add_argument("--list", action="store_true", help="list every call with one line of help")
     return parser
 
 
@@ -65,19 +84,36 @@ def _setup_logging(home: Path) -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
-def _print_report(report: ReadinessReport) -> None:
-    print(f"Relayboard readiness: {report.status}")
+def _error(exc: BenchError) -> None:
+    print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+
+
+# -- doctor -----------------------------------------------------------------------------------------------------
+def _print_report(report: ReadinessReport, server: Preflight, socket: Path) -> None:
+    print(f"Relayboard readiness: {report.state}")
     for row in report.subsystems:
         line = f"  [{SYMBOL[row.status]}] {row.name:<24}"
         line += f" {row.reason}" if row.reason else f" {row.detail}"
         print(line.rstrip())
     for hint in report.hints:
         print(f"  hint {hint.code} ({hint.severity}): {hint.message}\n       fix: {hint.action}")
+    print(_server_line(server, socket))
+
+
+def _server_line(server: Preflight, socket: Path) -> str:
+    if server.code == "ok":
+        return f"  server: running, pid {server.pid}, {server.sessions} of {server.max_sessions} sessions, on {socket}"
+    if server.code == "socket_missing":
+        return "  server: not running (relayboard headless keeps the core alive without a TUI)"
+    if server.code == "socket_permission_denied":
+        return f"  server: {socket} exists but is not yours to open"
+    return f"  server: not answering on {socket} (a stale socket; the next relayboard headless replaces it)"
 
 
 async def _doctor(home: Path, as_json: bool) -> int:
     from core.bench import diagnose
     from core.calls import failure, ok
+    from core.client import preflight, socket_of
 
     try:
         report = await diagnose(home)
@@ -85,80 +121,177 @@ async def _doctor(home: Path, as_json: bool) -> int:
         if as_json:
             print(json.dumps(failure(exc)))
         else:
-            print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+            _error(exc)
         return 2
+    socket = socket_of(home)
+    server = await preflight(socket)
     if as_json:
-        print(json.dumps(ok(report), indent=2))
+        envelope = ok(report)
+        envelope["result"]["server"] = server.model_dump(mode="json")
+        print(json.dumps(envelope, indent=2))
     else:
-        _print_report(report)
-    return EXIT_BY_STATUS[report.status]
+        _print_report(report, server, socket)
+    return EXIT_BY_STATE[report.state]
 
 
-async def _call(home: Path, method: str, raw: str) -> int:
+# -- call -------------------------------------------------------------------------------------------------------
+def _list_calls() -> int:
+    from core.calls import REGISTRY
+
+    width = max(len(name) for name in REGISTRY)
+    for name in sorted(REGISTRY):
+        call = REGISTRY[name]
+        marks = ("" if call.session else " (no session)") + (" [mutates]" if call.mutates else "")
+        print(f"{name:<{width}}  {call.help}{marks}")
+    return 0
+
+
+async def _call(home: Path, method: str, raw: str, socket: Path | None) -> int:
+    from core.audit import Scope
     from core.bench import Bench
     from core.calls import envelope, failure
+    from core.client import SocketClient, attached_path
 
     try:
         params: Any = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        result = failure(
-            BenchError(
-                "malformed_request", f"params are not JSON (column {exc.colno})", details={"reason": "invalid_json"}
-            )
-        )
-        print(json.dumps(result))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else " (nested too deeply)"
+        error = BenchError("malformed_request", f"params are not JSON{where}", details={"reason": "json decode error"})
+        print(json.dumps(failure(error)))
         return 2
-    try:
-        bench = await Bench.open(home, surface="cli")
-    except BenchError as exc:
-        print(json.dumps(failure(exc)))
-        return 2
-    async with bench:
-        result = await envelope(bench, method, params)
+    path = await attached_path(home, socket)
+    if path is not None:
+        # A core serves this home: go through it (one writer, and the call is stamped surface cli).
+        try:
+            client = await SocketClient.connect(path, surface="cli", client_id="relayboard-cli", reconnect=False)
+        except BenchError as exc:
+            print(json.dumps(failure(exc)))
+            return 2
+        try:
+            result = await client.request(method, params)
+        except BenchError as exc:
+            result = failure(exc)
+        finally:
+            await client.close()
+        result.pop("id", None)
+    else:
+        try:
+            bench = await Bench.open(home, surface="cli")
+        except BenchError as exc:
+            print(json.dumps(failure(exc)))
+            return 2
+        async with bench:
+            caller = Scope(bench.ctx.settings.user_id, "cli", bench.ctx.settings.project_id)
+            result = await envelope(bench, method, params, caller)
     print(json.dumps(result, indent=2))
     return 0 if result["ok"] else 1
 
 
-async def _transfer(home: Path, command: str, file: Path) -> int:
+# -- export / import --------------------------------------------------------------------------------------------
+async def _transfer(home: Path, command: str, file: Path, include_secrets: bool) -> int:
     from core.bench import Bench
 
     try:
         bench = await Bench.open(home, surface="cli")
     except BenchError as exc:
-        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        _error(exc)
         return 2
     async with bench:
         try:
             if command == "export":
-                counts = await bench.export_bench(file)
-                print(f"exported {sum(counts.values())} rows from {len(counts)} tables to {file}")
+                summary = await bench.export_bench(file, include_secrets=include_secrets)
+                print(f"exported {sum(summary.rows.values())} rows from {len(summary.rows)} tables to {file}")
+                if summary.left_out:
+                    names = "; ".join(f"{item.agent}: {', '.join(item.env)}" for item in summary.left_out)
+                    print(
+                        f"left out the launch environment values of {len(summary.left_out)} agent(s) ({names}); "
+                        "pass --include-secrets to keep them",
+                        file=sys.stderr,
+                    )
             else:
                 backup = await bench.import_bench(file)
                 print(f"imported {file}; previous database backed up to {backup}")
         except BenchError as exc:
-            print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+            _error(exc)
             return 1
     return 0
 
 
-async def _tui(home: Path) -> int:
+# -- headless ---------------------------------------------------------------------------------------------------
+async def _until_signalled() -> int:
+    """Wait for SIGTERM, SIGINT or SIGHUP; returns the signal number."""
+    loop = asyncio.get_running_loop()
+    received: asyncio.Future[int] = loop.create_future()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, lambda s=signum: received.done() or received.set_result(s))
+    try:
+        return await received
+    finally:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+
+
+async def _headless(home: Path, socket: Path | None) -> int:
+    from core.bench import Bench
+    from core.server import Server
+
+    try:
+        bench = await Bench.open(home, surface="headless")
+    except BenchError as exc:
+        _error(exc)
+        return 2
+    server = Server(bench, socket)
+    try:
+        await server.start()
+    except BenchError as exc:
+        await bench.close()
+        _error(exc)
+        return 1
+    await bench.start()
+    print(f"relayboard headless: serving {home} on {server.path} (pid {os.getpid()})", file=sys.stderr, flush=True)
+    try:
+        signum = await _until_signalled()
+    finally:
+        await server.close()
+        await bench.close()
+    print(f"relayboard headless: stopped ({signal.Signals(signum).name})", file=sys.stderr)
+    return 0
+
+
+# -- the TUI ----------------------------------------------------------------------------------------------------
+def _refresh_seconds(home: Path) -> float | None:
+    """The one UI setting the TUI needs before the core loads, read without it (no pydantic before first paint)."""
+    path = Path(os.environ.get("RELAYBOARD_CONFIG") or home / "config.toml")
+    try:
+        value = tomllib.loads(path.read_text()).get("refresh_seconds")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return float(value) if isinstance(value, int | float) and 0.5 <= value <= 60 else None
+
+
+async def _tui(home: Path, socket: Path | None) -> int:
     # libtmux reads sys.stdout.encoding when imported, which fails once Textual has taken stdout: import it
     # first. Everything else of the core loads in the opener, after the first frame is painted.
     import libtmux  # noqa: F401
 
     from tui.app import RelayboardApp
 
-    async def open_bench() -> Bench:
-        bench_module = await asyncio.to_thread(importlib.import_module, "core.bench")
-        return await bench_module.Bench.open(home, surface="tui")
+    async def open_client() -> BenchClient:
+        client_module = await asyncio.to_thread(importlib.import_module, "core.client")
+        path = await client_module.attached_path(home, socket)
+        if path is not None:
+            client: BenchClient = await client_module.SocketClient.connect(path, surface="tui")
+            return client
+        return await client_module.LocalClient.open(home, surface="tui")  # type: ignore[no-any-return]
 
-    app = RelayboardApp(open_bench, refresh_seconds=None, watch=True, exit_on_open_failure=True)
+    app = RelayboardApp(open_client, refresh_seconds=_refresh_seconds(home), exit_on_open_failure=True)
     await app.run_async()
     return app.return_code or 0
 
 
 async def _demo(keep: bool) -> int:
     from core.bench import Bench
+    from core.client import LocalClient
     from core.config import Settings
     from core.demo import seed_demo
     from tui.app import RelayboardApp
@@ -175,7 +308,8 @@ async def _demo(keep: bool) -> int:
     try:
         print("seeding the demo bench…", file=sys.stderr)
         await seed_demo(bench)
-        await RelayboardApp(bench, watch=True).run_async()
+        await bench.start()
+        await RelayboardApp(LocalClient(bench)).run_async()
     finally:
         if not keep:
             await bench.ctx.tmux.kill_server()
@@ -187,20 +321,44 @@ async def _demo(keep: bool) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     command = args.command or "tui"
+    socket: Path | None = getattr(args, "socket", None)
     if command == "demo":
         return asyncio.run(_demo(args.keep))
+    if command == "call" and args.list:
+        return _list_calls()
     home = resolve_home(getattr(args, "home", None))
     _setup_logging(home)
     if command == "doctor":
         return asyncio.run(_doctor(home, args.json))
     if command == "call":
-        return asyncio.run(_call(home, args.method, args.params))
+        if not args.method:
+            print("error: give a method (relayboard call --list shows them all)", file=sys.stderr)
+            return 2
+        return asyncio.run(_call(home, args.method, args.params, socket))
     if command in ("export", "import"):
-        return asyncio.run(_transfer(home, command, args.file))
-    return asyncio.run(_tui(home))
+        return asyncio.run(_transfer(home, command, args.file, getattr(args, "include_secrets", False)))
+    if command == "headless":
+        return asyncio.run(_headless(home, socket))
+    return asyncio.run(_tui(home, socket))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        code = _run(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader went away (`relayboard call … | head`): say so once, and do not flush into the closed pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        print("relayboard: output closed before it was all written (broken pipe)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("relayboard: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

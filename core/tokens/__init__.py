@@ -11,6 +11,7 @@ from pydantic import Field
 from core.clock import stamp
 from core.context import Context
 from core.errors import BenchError
+from core.registry import Call
 from core.tokens.pricing import cost_usd, price_for
 from core.validation import Params, parse
 from storage import agents as agents_repo
@@ -56,11 +57,24 @@ class TokenSummary(Model):
     by_model: list[UsageGroup]
 
 
+class TokensRecorded(Model):
+    recorded: bool
+    deduplicated: bool
+    cost_usd: float
+
+
+TOKENS_RECORD = Call(
+    "app.tokens.record", RecordParams, TokensRecorded, "Record token usage (deduplicated by dedup_key).", mutates=True
+)
+TOKENS_SUMMARY = Call("app.tokens.summary", SummaryParams, TokenSummary, "Usage and cost by agent and model.")
+
+
 class Tokens:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def record(self, params: dict[str, Any]) -> dict[str, Any]:
+    @TOKENS_RECORD.implementation
+    async def record(self, params: RecordParams | dict[str, Any]) -> TokensRecorded:
         p = parse(RecordParams, params)
         if p.agent_id and await agents_repo.get(self.ctx.db, p.agent_id) is None:
             raise BenchError(
@@ -78,9 +92,18 @@ class Tokens:
         )
         async with self.ctx.db.write() as w:
             recorded = await repo.record(w, usage)
-        if recorded:
-            self.ctx.bus.publish_topic("tokens")
-        return {"recorded": recorded, "deduplicated": not recorded, "cost_usd": cost}
+            event = None
+            if recorded:
+                event = await self.ctx.recorder.stage(
+                    w,
+                    "tokens_recorded",
+                    f"{p.input_tokens + p.output_tokens:,} tokens of {p.model} (${cost:.4f})",
+                    {"model": p.model, "source": p.source, "cost_usd": cost, "session_id": p.session_id},
+                    agent_id=p.agent_id,
+                )
+        if event is not None:
+            self.ctx.recorder.committed(event)
+        return TokensRecorded(recorded=recorded, deduplicated=not recorded, cost_usd=cost)
 
     def _since(self, period: str) -> str:
         now = self.ctx.clock.now()
@@ -91,7 +114,8 @@ class Tokens:
     async def today(self) -> dict[str, float]:
         return await repo.totals_since(self.ctx.db, self._since("today"))
 
-    async def summary(self, params: dict[str, Any] | None = None) -> TokenSummary:
+    @TOKENS_SUMMARY.implementation
+    async def summary(self, params: SummaryParams | dict[str, Any] | None = None) -> TokenSummary:
         p = parse(SummaryParams, params)
         since = self._since(p.period)
         totals = await repo.totals_since(self.ctx.db, since)

@@ -59,7 +59,7 @@ async def test_launch_drive_and_detect_real_claude(tmp_path: Path, claude_path: 
 
             fake.push(Reply.slow("\n".join(f"{n}. counting" for n in range(1, 11)), seconds=6, chunk_chars=3))
             sent = await bench.queue.send_input({"target_agent_id": agent.agent_id, "payload": "Count to ten, slowly."})
-            assert sent["state"] == "delivered" and not sent["deduplicated"]
+            assert sent.state == "delivered" and not sent.deduplicated
             working = await wait_state(bench, agent.agent_id, "working")
             assert working.state_reason == "spinner: esc to interrupt"
             await wait_state(bench, agent.agent_id, "idle", within=40)

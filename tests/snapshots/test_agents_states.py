@@ -152,5 +152,5 @@ async def _show_reviewer(pilot: Pilot) -> None:
 
 @pytest.mark.parametrize("size", SNAPSHOT_SIZES, ids=SIZE_IDS)
 def test_agents_in_every_state(snap_compare, states_home: BenchHome, size: tuple[int, int]) -> None:
-    app = RelayboardApp(states_home.opener(), refresh_seconds=0)
+    app = RelayboardApp(states_home.client_opener(), refresh_seconds=0)
     assert snap_compare(app, terminal_size=size, run_before=_show_reviewer)

@@ -43,7 +43,7 @@ def test_pane(snap_compare, demo: BenchHome, pane: PaneInfo, size: tuple[int, in
         await pilot.press(pane.key)
         await _settle(pilot)
 
-    app = RelayboardApp(demo.opener(), refresh_seconds=0)
+    app = RelayboardApp(demo.client_opener(), refresh_seconds=0)
     assert snap_compare(app, terminal_size=size, run_before=show_pane)
 
 
@@ -51,5 +51,5 @@ def test_pane(snap_compare, demo: BenchHome, pane: PaneInfo, size: tuple[int, in
 def test_dashboard_degraded(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
     """A fresh home with no tmux server on its socket: empty states and the start_tmux_server hint."""
     home = make_home(tmp_path, socket="relayboard-snapshot-no-server")  # fixed: the banner names the socket
-    app = RelayboardApp(home.opener(), refresh_seconds=0)
+    app = RelayboardApp(home.client_opener(), refresh_seconds=0)
     assert snap_compare(app, terminal_size=size, run_before=_settle)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.bench import Bench
+from core.client import LocalClient
 from core.clock import FixedClock
 from core.config import Settings
 from core.demo import seed_demo
@@ -37,6 +38,15 @@ class BenchHome:
             return await Bench.open(self.home, clock=self.clock(), settings=self.settings, surface="tui")
 
         return open_bench
+
+    def client_opener(self) -> Callable[[], Awaitable[LocalClient]]:
+        """What the app opens itself in snapshot tests: the in-process client, services not started (a watcher
+        would change states while the snapshot is taken)."""
+
+        async def open_client() -> LocalClient:
+            return LocalClient(await self.opener()(), owns=True)
+
+        return open_client
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["tmux", "-L", str(self.settings.tmux_socket), *args], capture_output=True, text=True)

@@ -13,7 +13,10 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, TextArea
 
-from storage.models import Agent
+from core.agents import AGENT_LIST
+from core.bench import Bench
+from core.logs import LOG_DETAIL
+from core.models import Agent
 from tests.support.homes import BenchHome
 from tui.app import RelayboardApp
 from tui.modals.confirm import ConfirmModal
@@ -58,7 +61,8 @@ def screen_lines(app: App[None]) -> list[str]:
 
 
 async def agent_named(app: RelayboardApp, name: str) -> Agent:
-    return next(a for a in (await app.bench.agents.list()).rows if a.name == name)
+    """The agent as the app's client sees it (in-process or over the socket)."""
+    return next(a for a in (await app.client.call(AGENT_LIST)).rows if a.name == name)
 
 
 async def open_agents(pilot: Pilot[None]) -> None:
@@ -138,8 +142,8 @@ async def test_send_input_shows_in_the_preview_and_multi_line_is_one_paste(app: 
         assert "typed 2 lines into lead" in notifications(app)
 
 
-async def test_safe_send_guard_refuses_then_force_types(app: RelayboardApp, demo_home: BenchHome) -> None:
-    bench = app.bench
+async def test_safe_send_guard_refuses_then_force_types(app: RelayboardApp, demo_bench: Bench) -> None:
+    bench = demo_bench
     pane = next(p for p in await bench.agents.panes() if p.session_name == "scratch")
     claude = await bench.agents.register_from_pane(
         {"pane_id": pane.pane_id, "session_name": "scratch", "window_index": pane.window_index,
@@ -159,7 +163,7 @@ async def test_safe_send_guard_refuses_then_force_types(app: RelayboardApp, demo
         await until(pilot, lambda: "forced" in screen_lines(app), "the forced text to run")
 
 
-async def test_payload_over_16_kib_is_a_validation_notification(app: RelayboardApp) -> None:
+async def test_payload_over_16_kib_is_a_payload_too_large_notification(app: RelayboardApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await open_agents(pilot)
         await pilot.press("i")
@@ -169,7 +173,7 @@ async def test_payload_over_16_kib_is_a_validation_notification(app: RelayboardA
         assert "16385 / 16384 bytes" in str(app.screen.query_one("#send-size").render())
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert any(m.startswith("validation_failed: payload is 16385 bytes") for m in notifications(app))
+        assert any(m.startswith("payload_too_large: payload is 16385 bytes") for m in notifications(app))
 
 
 async def test_log_toggle_attaches_and_detaches(app: RelayboardApp, demo_home: BenchHome) -> None:
@@ -181,8 +185,8 @@ async def test_log_toggle_attaches_and_detaches(app: RelayboardApp, demo_home: B
         await settle(pilot)
         log_file = demo_home.home / "logs" / "lead.log"
         assert log_file.exists()
-        attachment = await app.bench.logs.get(lead.agent_id)
-        assert attachment is not None and attachment.state == "active"
+        attachment = await app.client.call(LOG_DETAIL, agent_id=lead.agent_id)
+        assert attachment.state == "active"
         assert "lead's output now goes to logs/lead.log" in notifications(app)
 
         await send(pilot, *"echo into-the-log")
@@ -190,12 +194,14 @@ async def test_log_toggle_attaches_and_detaches(app: RelayboardApp, demo_home: B
 
         await pilot.press("l")
         await settle(pilot)
-        attachment = await app.bench.logs.get(lead.agent_id)
-        assert attachment is not None and attachment.state == "detached"
+        attachment = await app.client.call(LOG_DETAIL, agent_id=lead.agent_id)
+        assert attachment.state == "detached"
 
 
-async def test_kill_asks_then_restart_brings_it_back(app: RelayboardApp, demo_home: BenchHome) -> None:
-    bench = app.bench
+async def test_kill_asks_then_restart_brings_it_back(
+    app: RelayboardApp, demo_home: BenchHome, demo_bench: Bench
+) -> None:
+    bench = demo_bench
     worker = await bench.launcher.launch({"name": "runner", "preset": "shell", "cwd": str(demo_home.home)})
     async with app.run_test(size=(100, 30)) as pilot:
         await open_agents(pilot)
@@ -224,7 +230,7 @@ async def test_kill_asks_then_restart_brings_it_back(app: RelayboardApp, demo_ho
         assert any("only launched agents restart" in m for m in notifications(app))
 
 
-async def test_edit_updates_the_row_and_a_stale_edit_is_refused(app: RelayboardApp) -> None:
+async def test_edit_updates_the_row_and_a_stale_edit_is_refused(app: RelayboardApp, demo_bench: Bench) -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await open_agents(pilot)
         lead = await agent_named(app, "lead")
@@ -245,7 +251,7 @@ async def test_edit_updates_the_row_and_a_stale_edit_is_refused(app: RelayboardA
         # Someone else edits meanwhile: saving the now stale form is refused, not applied.
         await pilot.press("e")
         await pilot.pause()
-        await app.bench.agents.update({"agent_id": lead.agent_id, "label": "changed elsewhere"})
+        await demo_bench.agents.update({"agent_id": lead.agent_id, "label": "changed elsewhere"})
         app.screen.query_one("#edit-label", Input).value = "mine"
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -263,7 +269,7 @@ async def test_jump_outside_tmux_tells_the_attach_command(app: RelayboardApp, de
         socket = demo_home.settings.tmux_socket
         jumps = [m for m in notifications(app) if m.startswith("conflict:")]
         assert len(jumps) == 2
-        assert f"tmux -L {socket} attach -t 'lead'" in jumps[0]
+        assert f"tmux -L {socket} attach -t lead" in jumps[0]
 
 
 async def test_preview_redraws_only_on_change_and_polls_only_while_visible(app: RelayboardApp) -> None:

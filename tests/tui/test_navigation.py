@@ -8,6 +8,10 @@ import pytest
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 
+from core.agents import AGENT_LIST
+from core.client import BenchClient
+from core.queue import QUEUE_DETAIL
+from core.routes import ROUTING_STATUS
 from tests.support.homes import BenchHome, make_home
 from tui.app import RelayboardApp
 from tui.modals.help import HelpModal
@@ -100,7 +104,7 @@ async def test_queue_actions_go_through_the_core(app: RelayboardApp) -> None:
         blocked_id = table.selected_key
         await pilot.press("a")
         await settle(pilot)
-        message = await app.bench.queue.detail({"message_id": blocked_id})
+        message = await app.client.call(QUEUE_DETAIL, message_id=blocked_id)
         assert message.state == "queued" and message.block_reason is None
         # Approving a queued message is refused by the core and shown as a notification, not a crash.
         table.move_cursor(row=0)
@@ -127,7 +131,7 @@ async def test_agents_filter_and_remove_keep_the_tmux_pane(app: RelayboardApp, d
         await pilot.press("y")
         await settle(pilot)
         assert rows(app, "#agents-table") == 4
-        assert removed not in {a.agent_id for a in (await app.bench.agents.list()).rows}
+        assert removed not in {a.agent_id for a in (await app.client.call(AGENT_LIST)).rows}
     panes = demo_home.tmux("list-panes", "-a", "-F", "#{session_name}").stdout.split()
     assert panes.count("lead") == 1  # the unadopted pane is still running
 
@@ -141,14 +145,14 @@ async def test_adopt_picker_registers_the_free_pane(app: RelayboardApp) -> None:
         await pilot.press("tab", *"scratchy", "enter")
         await settle(pilot)
         assert rows(app, "#agents-table") == 6
-        agent = next(a for a in (await app.bench.agents.list()).rows if a.name == "scratchy")
+        agent = next(a for a in (await app.client.call(AGENT_LIST)).rows if a.name == "scratchy")
         assert agent.session_name == "scratch" and agent.role == "worker"
 
 
-async def test_banner_follows_tmux_going_away_and_coming_back(demo_bench, demo_home: BenchHome) -> None:
+async def test_banner_follows_tmux_going_away_and_coming_back(client: BenchClient, demo_home: BenchHome) -> None:
     """With the periodic refresh on (1 s here), no key pressed: the agents pane says tmux is gone within 5 s, with
     the command that fixes it, and clears again once a server runs on the socket."""
-    app = RelayboardApp(demo_bench, refresh_seconds=1.0)
+    app = RelayboardApp(client, refresh_seconds=1.0)
 
     async def banner_within(pilot: Pilot, predicate, seconds: float = 5.0) -> str:  # type: ignore[no-untyped-def]
         for _ in range(int(seconds / 0.25)):
@@ -175,7 +179,7 @@ async def test_routing_kill_switch_shows_its_hint(app: RelayboardApp) -> None:
         await settle(pilot)
         await pilot.press("k")
         await settle(pilot)
-        assert not await app.bench.routes.routing_enabled()
+        assert not (await app.client.call(ROUTING_STATUS)).enabled
         assert "Routing is switched off" in banner_text(app)
 
 
@@ -183,7 +187,7 @@ async def test_unopenable_database_is_a_notification_not_a_traceback(tmp_path: P
     broken = make_home(tmp_path)
     broken.home.mkdir(parents=True)
     (broken.home / "relayboard.db").write_bytes(b"this is not sqlite" * 100)
-    app = RelayboardApp(broken.opener(), refresh_seconds=0)
+    app = RelayboardApp(broken.client_opener(), refresh_seconds=0)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         messages = [n.message for n in app._notifications]

@@ -59,8 +59,9 @@ def test_doctor_json_prints_the_envelope(run_cli, cli_home: Path, tmux_bin: str)
     assert done.returncode == 1
     envelope = done.json()
     assert envelope["ok"] is True
-    assert envelope["app_contract_version"] == "1.0"
-    assert envelope["result"]["status"] == "degraded"
+    assert envelope["app_contract_version"] == "1.1"
+    assert envelope["result"]["state"] == "degraded"
+    assert envelope["result"]["server"]["code"] == "socket_missing"
     rows = {row["name"]: row for row in envelope["result"]["subsystems"]}
     assert rows["sqlite"]["status"] == "ok"
     assert rows["tmux_discovery"]["hint"] == "start_tmux_server"
@@ -76,7 +77,7 @@ def test_doctor_everything_down_exits_2_and_keeps_the_corrupt_file(run_cli, cli_
     done = run_cli("doctor", "--json", home=cli_home, env={"PATH": str(empty_bin)})
     assert done.returncode == 2, done.stdout + done.stderr
     report = done.json()["result"]
-    assert report["status"] == "unavailable"
+    assert report["state"] == "unavailable"
     assert {row["status"] for row in report["subsystems"]} == {"unavailable"}
     rows = {row["name"]: row for row in report["subsystems"]}
     assert rows["sqlite"]["hint"] == "repair_database"
@@ -112,7 +113,7 @@ def test_doctor_json_with_invalid_config_prints_the_error_envelope(run_cli, cli_
     assert done.returncode == 2
     assert done.json() == {
         "ok": False,
-        "app_contract_version": "1.0",
+        "app_contract_version": "1.1",
         "error": {
             "code": "config_invalid",
             "message": "config.toml: tmux_sockett: Extra inputs are not permitted",
@@ -129,7 +130,7 @@ def test_call_dashboard_prints_counts(run_cli, cli_home: Path, tmux_bin: str) ->
     done = run_cli("call", "app.dashboard", home=cli_home)
     assert done.returncode == 0, done.stderr
     envelope = done.json()
-    assert (envelope["ok"], envelope["app_contract_version"]) == (True, "1.0")
+    assert (envelope["ok"], envelope["app_contract_version"]) == (True, "1.1")
     counts = envelope["result"]["counts"]
     assert counts["agents"]["total"] == 0
     assert counts["panes"] == {"total": 0, "registered": 0, "unregistered": 0}
@@ -154,7 +155,7 @@ def test_call_invalid_json_is_malformed_request(run_cli, cli_home: Path) -> None
     assert done.returncode == 2
     error = done.json()["error"]
     assert error["code"] == "malformed_request"
-    assert error["details"] == {"reason": "invalid_json"}
+    assert error["details"] == {"reason": "json decode error"}
     not_object = run_cli("call", "app.agent.list", "[1, 2]", home=cli_home)
     assert not_object.returncode == 1
     assert not_object.json()["error"]["code"] == "malformed_request"
@@ -278,7 +279,7 @@ async def test_export_then_import_through_the_cli(run_cli, cli_home: Path, tmp_p
     target = tmp_path / "bench.json"
     exported = run_cli("export", str(target), home=cli_home)
     assert exported.returncode == 0, exported.stderr
-    assert exported.stdout.strip() == f"exported 3 rows from 20 tables to {target}"
+    assert exported.stdout.strip() == f"exported 4 rows from 20 tables to {target}"
     document = json.loads(target.read_text())
     assert [n["title"] for n in document["tables"]["notes"]] == ["keep me"]
 

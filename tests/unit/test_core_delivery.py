@@ -56,8 +56,8 @@ async def _messages(bench: Bench) -> list[tuple[str, str]]:
 async def test_same_key_twice_is_typed_once(bench: Bench, shell: Agent) -> None:
     first = await _send(bench, shell, "echo mark-$((40+2))", idempotency_key="k-1")
     second = await _send(bench, shell, "echo mark-$((40+2))", idempotency_key="k-1")
-    assert first == {"message_id": first["message_id"], "state": "delivered", "deduplicated": False}
-    assert second == {**first, "deduplicated": True}
+    assert first.model_dump() == {"message_id": first.message_id, "state": "delivered", "deduplicated": False}
+    assert second.model_dump() == {**first.model_dump(), "deduplicated": True}
     assert await _count_after_drain(bench, shell, "mark-42") == 1
     assert (await event_types(bench, shell.agent_id)).count("input_sent") == 1
     # Without a key, the same text is typed again.
@@ -69,9 +69,9 @@ async def test_same_key_concurrently_is_typed_once(bench: Bench, shell: Agent) -
     results = await asyncio.gather(
         *(_send(bench, shell, "echo race-$((5*5))", idempotency_key="race") for _ in range(6))
     )
-    assert len({r["message_id"] for r in results}) == 1
-    assert sorted(r["deduplicated"] for r in results) == [False] + [True] * 5
-    assert {r["state"] for r in results} == {"delivered"}
+    assert len({r.message_id for r in results}) == 1
+    assert sorted(r.deduplicated for r in results) == [False] + [True] * 5
+    assert {r.state for r in results} == {"delivered"}
     assert await _count_after_drain(bench, shell, "race-25") == 1
     assert await _messages(bench) == [("echo race-$((5*5))", "delivered")]
 
@@ -83,14 +83,14 @@ async def test_same_key_after_a_restart_is_not_typed(
     await bench.close()
     async with await Bench.open(bench.home, settings=settings, clock=fixed_clock) as again:
         second = await _send(again, shell, "echo once-$((6*7))", idempotency_key="durable")
-        assert second == {**first, "deduplicated": True}
+        assert second.model_dump() == {**first.model_dump(), "deduplicated": True}
         assert await _count_after_drain(again, shell, "once-42") == 1
         assert len(await _messages(again)) == 1
 
 
 async def test_multi_line_payload_is_one_bracketed_paste(bench: Bench, shell: Agent) -> None:
     sent = await _send(bench, shell, "echo first-$((1+1))\necho second-$((2+2))")
-    assert sent["state"] == "delivered"
+    assert sent.state == "delivered"
     shown = await drain(bench, shell)
     assert "\nfirst-2" in shown and "\nsecond-4" in shown
 
@@ -107,7 +107,7 @@ async def test_multi_line_payload_is_one_bracketed_paste(bench: Bench, shell: Ag
 async def test_long_single_line_goes_through_the_paste_buffer(bench: Bench, shell: Agent, tmux_socket: str) -> None:
     filler = "x" * (SEND_KEYS_LIMIT + 100)
     sent = await _send(bench, shell, f": {filler}; echo long-$((3+4))")
-    assert sent["state"] == "delivered"
+    assert sent.state == "delivered"
     await wait_for_text(bench, shell, "\nlong-7")
     # The paste buffer was deleted after use (paste-buffer -d): nothing of the payload lingers in tmux.
     buffers = await asyncio.to_thread(bench.ctx.tmux._run, "list-buffers", "-F", "#{buffer_name}")
@@ -116,7 +116,7 @@ async def test_long_single_line_goes_through_the_paste_buffer(bench: Bench, shel
 
 async def test_payload_over_16_kib_is_refused_before_anything_is_recorded(bench: Bench, shell: Agent) -> None:
     error = await failure(_send(bench, shell, "echo too-big " + "y" * (MAX_PAYLOAD + 1 - len("echo too-big "))))
-    assert error.code == "validation_failed"
+    assert error.code == "payload_too_large"
     assert error.details == {"field": "payload", "size_limit_bytes": MAX_PAYLOAD, "actual_size_bytes": MAX_PAYLOAD + 1}
     assert await _messages(bench) == []
     assert "too-big" not in await screen(bench, shell)
@@ -143,8 +143,8 @@ async def test_non_master_sender_is_refused_and_nothing_is_typed(bench: Bench, w
     assert await _messages(bench) == []
 
     ok = await _send(bench, shell, "echo allowed-$((1+2))", sender_agent_id=lead.agent_id)
-    assert ok["state"] == "delivered"
-    message = await bench.queue.detail({"message_id": ok["message_id"]})
+    assert ok.state == "delivered"
+    message = await bench.queue.detail({"message_id": ok.message_id})
     assert (message.sender, message.sender_role) == (lead.agent_id, "master")
     await wait_for_text(bench, shell, "allowed-3")
 
@@ -175,10 +175,11 @@ async def test_guard_refuses_a_claude_agent_whose_pane_runs_bash(bench: Bench, w
     await wait_for_prompt(bench, claude)
     error = await failure(_send(bench, claude, "echo into-claude-$((2*4))"))
     assert error.code == "conflict"
-    assert error.details == {"reason": "foreground_command", "command": "bash"}
-    assert "nothing was typed" in error.message
     ((message,),) = [(await bench.queue.list({"filters": {"state": "failed"}})).rows]
+    assert error.details == {"reason": "foreground_command", "command": "bash", "message_id": message.message_id}
+    assert "nothing was typed" in error.message
     assert message.target_agent_id == claude.agent_id
+    assert message.failure_reason == "guard_refused"
     assert message.last_error == error.message
     assert (message.attempts, message.delivered_at) == (1, None)
     types = await event_types(bench, claude.agent_id)
@@ -186,7 +187,7 @@ async def test_guard_refuses_a_claude_agent_whose_pane_runs_bash(bench: Bench, w
     assert await _count_after_drain(bench, claude, "into-claude-8") == 0
 
     forced = await _send(bench, claude, "echo into-claude-$((2*4))", force=True)
-    assert forced["state"] == "delivered"
+    assert forced.state == "delivered"
     assert await _count_after_drain(bench, claude, "into-claude-8") == 1
 
 
@@ -194,7 +195,8 @@ async def test_guard_refuses_a_shell_whose_foreground_is_sleep(bench: Bench, she
     await _send(bench, shell, "sleep 30")
     await wait_for_command(bench, shell, "sleep")
     error = await failure(_send(bench, shell, "echo while-sleeping"))
-    assert (error.code, error.details) == ("conflict", {"reason": "foreground_command", "command": "sleep"})
+    assert (error.code, error.details["reason"]) == ("conflict", "foreground_command")
+    assert error.details["command"] == "sleep"
     assert await _messages(bench) == [("sleep 30", "delivered"), ("echo while-sleeping", "failed")]
 
 
@@ -202,12 +204,14 @@ async def test_guard_refuses_dead_and_gone_panes(bench: Bench, shell: Agent, wor
     await _send(bench, shell, "exit")
     await wait_for_dead(bench, shell)  # remain-on-exit keeps the dead pane
     dead = await failure(_send(bench, shell, "echo to-the-dead"))
-    assert (dead.code, dead.details) == ("conflict", {"reason": "target_unavailable"})
+    assert (dead.code, dead.details["reason"]) == ("conflict", "target_unavailable")
+    failed = await bench.queue.detail({"message_id": dead.details["message_id"]})
+    assert (failed.state, failed.failure_reason) == ("failed", "target_unavailable")
 
     await launch_shell(bench, "keepalive", workdir)  # the server outlives the kill below
     await calls.call(bench, "app.agent.kill", {"agent_id": shell.agent_id})
     gone = await failure(_send(bench, shell, "echo to-nobody", force=True))
-    assert (gone.code, gone.details) == ("conflict", {"reason": "target_unavailable"})
+    assert (gone.code, gone.details["reason"]) == ("conflict", "target_unavailable")
     assert [state for _, state in await _messages(bench)] == ["delivered", "failed", "failed"]
 
 
@@ -219,8 +223,8 @@ async def test_a_refused_key_stays_refused(bench: Bench, workdir: Path) -> None:
     refused = await failure(_send(bench, claude, "echo keyed-$((9+9))", idempotency_key="once"))
     assert refused.details["reason"] == "foreground_command"
     again = await _send(bench, claude, "echo keyed-$((9+9))", idempotency_key="once", force=True)
-    assert (again["state"], again["deduplicated"]) == ("failed", True)
+    assert (again.state, again.deduplicated) == ("failed", True)
     assert await _count_after_drain(bench, claude, "keyed-18") == 0
     fresh = await _send(bench, claude, "echo keyed-$((9+9))", idempotency_key="once-forced", force=True)
-    assert (fresh["state"], fresh["deduplicated"]) == ("delivered", False)
+    assert (fresh.state, fresh.deduplicated) == ("delivered", False)
     assert await _count_after_drain(bench, claude, "keyed-18") == 1

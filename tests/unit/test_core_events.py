@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from core import calls
-from core.audit import EventBus, Notice, Recorder, Scope
+from core.audit import Recorder, Scope
 from core.bench import Bench
 from core.clock import FixedClock
 from core.config import Settings
 from core.errors import BenchError
+from core.notices import RESYNC, NoticeHub
 from core.security import REDACTED, redact, redact_text
 from storage import events as events_repo
 from tests.unit.agent_helpers import launch_shell
@@ -78,7 +79,8 @@ async def test_audit_jsonl_has_one_line_per_event_in_commit_order(bench: Bench, 
     lines = _audit_lines(bench)
     assert len(events) == 26
     assert [line["event_id"] for line in lines] == [e.event_id for e in events]
-    assert lines[0] == {**events[0].model_dump(), "payload": {"enabled": True}}
+    assert lines[0] == {**events[0].model_dump(exclude={"seq"}), "payload": {"enabled": True}}
+    assert [e.seq for e in events] == sorted(e.seq for e in events)  # seq is the spine's order, kept out of the file
     assert lines[1]["timestamp"] == "2026-11-23T12:00:01.000000Z"
 
 
@@ -92,7 +94,7 @@ async def test_readiness_and_dashboard_have_no_side_effects(bench: Bench) -> Non
 async def test_jsonl_outage_never_blocks_the_commit(bench: Bench) -> None:
     audit = bench.home / "audit.jsonl"
     audit.mkdir()  # appends now fail with IsADirectoryError
-    assert await bench.routes.set_enabled({"enabled": False}) == {"enabled": False}
+    assert (await bench.routes.set_enabled({"enabled": False})).enabled is False
     assert await events_repo.total(bench.ctx.db) == 1
     assert await bench.routes.routing_enabled() is False
     jsonl = (await bench.readiness()).subsystem("jsonl")
@@ -124,13 +126,12 @@ def test_redact_text_known_secret_shapes() -> None:
 
 async def test_recorder_redacts_summary_payload_and_jsonl(bench: Bench, tmp_path: Path, fixed_clock) -> None:
     audit = tmp_path / "recorder-audit.jsonl"
-    seen: list[Notice] = []
-    bus = EventBus()
-    bus.subscribe(seen.append)
-    recorder = Recorder(audit, fixed_clock, Scope("tester", "headless"), bus)
+    hub = NoticeHub()
+    seen = hub.subscribe()
+    recorder = Recorder(audit, fixed_clock, Scope("tester", "headless"), hub)
     async with bench.ctx.db.write() as w:
-        event = await recorder.stage(w, "note", f"pasted {SECRET_LINE}", {"env": SECRET_LINE, "list": [SECRET]})
-    recorder.committed(event, topic="memory")
+        event = await recorder.stage(w, "note_added", f"pasted {SECRET_LINE}", {"env": SECRET_LINE, "list": [SECRET]})
+    recorder.committed(event)
 
     stored = await events_repo.get(bench.ctx.db, event.event_id)
     assert stored is not None
@@ -140,8 +141,9 @@ async def test_recorder_redacts_summary_payload_and_jsonl(bench: Bench, tmp_path
     raw = await bench.ctx.db.scalar("SELECT summary || payload FROM events")
     assert SECRET not in raw
     assert SECRET not in audit.read_text()
-    assert [n.topic for n in seen] == ["event", "memory"]
-    assert seen[0].event == event
+    notice = seen.get_nowait()
+    assert (notice.topic, notice.seq, notice.event) == ("memory", event.seq, event)
+    assert event.seq == await bench.ctx.db.scalar("SELECT seq FROM events WHERE event_id = ?", (event.event_id,))
 
 
 @pytest.mark.slow
@@ -161,20 +163,26 @@ async def test_secret_sent_as_input_never_reaches_events_or_audit(bench: Bench, 
     assert (await bench.queue.list()).rows[0].payload == f"export {SECRET_LINE}"
 
 
-async def test_subscribers_see_committed_events_and_failures_are_contained(bench: Bench) -> None:
-    seen: list[Notice] = []
-
-    def broken(_: Notice) -> None:
-        raise RuntimeError("subscriber bug")
-
-    bench.bus.subscribe(broken)
-    unsubscribe = bench.bus.subscribe(seen.append)
+async def test_subscribers_get_their_topics_and_a_slow_one_gets_resync(bench: Bench) -> None:
+    routes = bench.hub.subscribe({"routes"})
+    memory = bench.hub.subscribe({"memory"})
+    slow = bench.hub.subscribe(size=2)
     await bench.routes.set_enabled({"enabled": False})
-    assert [n.topic for n in seen] == ["event", "routes"]
-    assert seen[0].event is not None and seen[0].event.event_type == "routing_toggled"
-    unsubscribe()
-    await bench.routes.set_enabled({"enabled": True})
-    assert len(seen) == 2
+    notice = routes.get_nowait()
+    assert notice.topic == "routes" and notice.event is not None and notice.event.event_type == "routing_toggled"
+    assert notice.seq == notice.event.seq == bench.hub.last_seq
+    assert memory.empty()
+    for i in range(3):
+        await bench.memory.kv_set({"key": f"k{i}", "value": "v"})
+    # The slow subscriber's queue overflowed: its backlog is dropped for one resync notice, never unbounded.
+    resync = slow.get_nowait()
+    assert resync.topic == RESYNC and resync.seq == bench.hub.last_seq - 1
+    assert slow.get_nowait().seq == bench.hub.last_seq  # and it goes on from there
+    assert slow.empty()
+    assert memory.qsize() == 3
+    memory.close()
+    await bench.memory.kv_set({"key": "after", "value": "v"})
+    assert memory.qsize() == 3  # unsubscribed: nothing more arrives
 
 
 async def test_event_list_filters_time_range_and_paging(bench: Bench, fixed_clock: FixedClock) -> None:
@@ -248,22 +256,22 @@ async def test_agent_lifecycle_is_audited_with_the_surface_origin(
 
 
 async def test_event_stream_yields_committed_events_in_order(bench: Bench) -> None:
-    """The core's event stream (what a headless consumer iterates) sees every committed event, in commit order."""
-    stream = bench.bus.stream()
-    received: list[str] = []
+    """The core's notice stream (what a client iterates) sees every committed event, in commit (seq) order."""
+    subscription = bench.hub.subscribe()
+    received: list[tuple[str, int]] = []
 
     async def consume() -> None:
-        async for notice in stream:
+        async for notice in subscription:
             if notice.event is not None:
-                received.append(notice.event.event_type)
-            if len(received) == 2:
+                received.append((notice.event.event_type, notice.seq))
+            if len(received) == 3:
                 return
 
     consumer = asyncio.create_task(consume())
-    await asyncio.sleep(0)  # let the consumer subscribe
-    await bench.memory.note_add({"title": "not an event"})  # a topic notice only: not in `received`
+    await bench.memory.note_add({"title": "memory writes are events too"})
     await bench.routes.set_enabled({"enabled": False})
     await bench.routes.set_enabled({"enabled": True})
     await asyncio.wait_for(consumer, 5)
-    await stream.aclose()
-    assert received == ["routing_toggled", "routing_toggled"]
+    assert [t for t, _ in received] == ["note_added", "routing_toggled", "routing_toggled"]
+    assert [s for _, s in received] == sorted(s for _, s in received)
+    assert bench.hub.subscribers == 0  # the iterator unsubscribed when the consumer finished

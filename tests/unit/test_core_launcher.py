@@ -61,7 +61,7 @@ async def test_launch_shell_preset_in_its_own_session(
     assert event.payload == {"preset": "shell", "command": "bash", "env_names": []}
 
     sent = await calls.call(bench, "app.send_input", {"target_agent_id": agent.agent_id, "payload": "echo hello"})
-    assert (sent["state"], sent["deduplicated"]) == ("delivered", False)
+    assert (sent.state, sent.deduplicated) == ("delivered", False)
     shown = await wait_for_text(bench, agent, "\nhello")
     assert "echo hello" in shown
     result = await calls.envelope(bench, "app.agent.capture", {"agent_id": agent.agent_id})
@@ -269,7 +269,7 @@ async def test_new_bench_on_the_same_home_keeps_the_live_pane(
     agent = await launch_shell(bench, "keeper", workdir)
     await bench.close()
     async with await Bench.open(bench.home, settings=settings, clock=fixed_clock) as again:
-        assert await again.refresh_states() == {"changed": 1}
+        assert (await again.refresh_states()).model_dump() == {"changed": 1}
         found = await again.agents.get(agent.agent_id)
         assert found.pane_id == agent.pane_id
         assert (found.state, found.state_reason) == ("idle", "shell prompt (bash in the foreground)")

@@ -125,7 +125,7 @@ async def test_missing_log_file_degrades_with_the_attach_logs_hint(bench: Bench,
     assert (hint.severity, hint.subsystem) == ("info", "log_attachment_workers")
     assert hint.target is not None and (hint.target.kind, hint.target.id) == ("agent", shell.agent_id)
     assert hint.action == "agents pane (2): select logged, press l"
-    assert report.status == "degraded"
+    assert report.state == "degraded"
     assert (await bench.dashboard()).counts.log_attachments == {"active": 0, "degraded": 1, "none": 0}
     # No event for what the watcher found: it is a state, not an operator's action.
     assert (await event_types(bench, shell.agent_id)).count("log_attached") == 1

@@ -42,8 +42,8 @@ async def test_kv_without_ttl_persists_and_can_be_deleted(bench: Bench, fixed_cl
     # Overwrite replaces the value and can add a TTL.
     await bench.memory.kv_set({"key": "branch", "value": "main", "ttl_seconds": 5})
     assert (await bench.memory.kv_get({"key": "branch"})).value == "main"
-    assert await bench.memory.kv_delete({"key": "branch"}) == {"deleted": True}
-    assert await bench.memory.kv_delete({"key": "branch"}) == {"deleted": False}
+    assert (await bench.memory.kv_delete({"key": "branch"})).model_dump() == {"deleted": True}
+    assert (await bench.memory.kv_delete({"key": "branch"})).model_dump() == {"deleted": False}
     assert (await _error(bench.memory.kv_get({"key": "branch"}))).code == "not_found"
 
 
@@ -106,7 +106,7 @@ async def test_notes_add_list_delete(bench: Bench, fixed_clock: FixedClock) -> N
     assert listed.rows[1].tags == ["tests", "flaky"]
     by_source = await bench.memory.note_list({"filters": {"source": "lead"}})
     assert [n.title for n in by_source.rows] == ["Staging is read-only on Fridays"]
-    assert await bench.memory.note_delete({"note_id": first.note_id}) == {"deleted": True}
+    assert (await bench.memory.note_delete({"note_id": first.note_id})).model_dump() == {"deleted": True}
     again = await _error(bench.memory.note_delete({"note_id": first.note_id}))
     assert (again.code, again.details) == ("not_found", {"note_id": first.note_id})
     bad = await _error(bench.memory.note_add({"title": "two\nlines"}))
@@ -117,14 +117,14 @@ async def test_notes_add_list_delete(bench: Bench, fixed_clock: FixedClock) -> N
 async def test_token_usage_is_priced_and_deduplicated(bench: Bench) -> None:
     usage = {"model": "claude-sonnet-4-5-20250929", "source": "claude", "input_tokens": 1_000_000, "session_id": "s1"}
     first = await bench.tokens.record(usage)
-    assert first == {"recorded": True, "deduplicated": False, "cost_usd": 3.0}
+    assert first.model_dump() == {"recorded": True, "deduplicated": False, "cost_usd": 3.0}
     again = await bench.tokens.record(usage)
-    assert again == {"recorded": False, "deduplicated": True, "cost_usd": 3.0}
+    assert again.model_dump() == {"recorded": False, "deduplicated": True, "cost_usd": 3.0}
     keyed = {"model": "claude-opus-4-1", "output_tokens": 1000, "dedup_key": "msg-1"}
-    assert (await bench.tokens.record(keyed))["cost_usd"] == 0.075
-    assert (await bench.tokens.record({**keyed, "output_tokens": 5}))["deduplicated"] is True
+    assert (await bench.tokens.record(keyed)).cost_usd == 0.075
+    assert (await bench.tokens.record({**keyed, "output_tokens": 5})).deduplicated is True
     unknown = await bench.tokens.record({"model": "llama-local", "input_tokens": 500})
-    assert unknown["cost_usd"] == 0.0
+    assert unknown.cost_usd == 0.0
 
     summary = await bench.tokens.summary()
     assert summary.period == "today"

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -14,10 +17,12 @@ import pytest
 
 from core import calls
 from core.bench import Bench
+from core.claimer import this_process
 from core.clock import FixedClock
 from core.config import Settings
 from core.errors import BenchError
 from core.queue import MAX_PAYLOAD
+from storage import queue as queue_repo
 from storage.models import Agent
 
 pytestmark = pytest.mark.slow
@@ -49,21 +54,27 @@ async def _queued(bench: Bench, agent: Agent, payload: str, **extra: Any) -> str
 
 async def test_send_input_delivers_for_the_operator(bench: Bench, crew: dict[str, Agent]) -> None:
     sent = await bench.queue.send_input({"target_agent_id": crew["worker"].agent_id, "payload": "run the tests"})
-    assert sent["state"] == "delivered"
-    assert sent["deduplicated"] is False
-    message = await bench.queue.detail({"message_id": sent["message_id"]})
+    assert sent.state == "delivered"
+    assert sent.deduplicated is False
+    message = await bench.queue.detail({"message_id": sent.message_id})
     assert message.payload == "run the tests"
     assert (message.sender, message.sender_role) == ("operator", "master")
     assert message.target_agent_id == crew["worker"].agent_id
-    # Recorded queued (version 1), then settled delivered: one attempt, no error.
-    assert (message.state_priority, message.version, message.attempts, message.last_error) == (4, 2, 1, "")
+    # Recorded queued (version 1), claimed for typing (2), then settled delivered (3): one attempt, no error.
+    assert (message.state_priority, message.version, message.attempts, message.last_error) == (4, 3, 1, "")
+    assert message.claimed_by is not None and message.claimed_at == message.enqueued_at
     assert message.enqueued_at == message.delivered_at == "2026-11-23T12:00:00.000000Z"
     events = (await bench.events.list({"order_by": "seq:asc"})).rows
     assert [(e.event_type, e.summary) for e in events[-2:]] == [
         ("queue_message_enqueued", "queued 13 chars for worker"),
         ("input_sent", "typed 13 chars into worker"),
     ]
-    assert events[-1].payload == {"message_id": sent["message_id"], "state": "delivered", "error": ""}
+    assert events[-1].payload == {
+        "message_id": sent.message_id,
+        "state": "delivered",
+        "error": "",
+        "failure_reason": None,
+    }
     dashboard = await bench.dashboard()
     assert dashboard.counts.queue == {"queued": 0, "blocked": 0, "delivered": 1, "canceled": 0, "failed": 0}
 
@@ -83,11 +94,11 @@ async def test_payload_limit_is_16_kib_in_bytes(bench: Bench, crew: dict[str, Ag
     target = crew["worker"].agent_id
     # Exactly 16 KiB is typed (through a paste buffer; submit off so bash does not run it).
     exact = await bench.queue.send_input({"target_agent_id": target, "payload": "x" * MAX_PAYLOAD, "submit": False})
-    assert exact["state"] == "delivered"
+    assert exact.state == "delivered"
     assert MAX_PAYLOAD == 16 * 1024
 
     over = await _error(bench.queue.send_input({"target_agent_id": target, "payload": "x" * (MAX_PAYLOAD + 1)}))
-    assert over.code == "validation_failed"
+    assert over.code == "payload_too_large"
     assert over.details["field"] == "payload"
     assert over.details["size_limit_bytes"] == 16384
     assert over.details["actual_size_bytes"] == 16385
@@ -95,7 +106,7 @@ async def test_payload_limit_is_16_kib_in_bytes(bench: Bench, crew: dict[str, Ag
 
     # 8,193 characters, but 16,386 bytes of UTF-8.
     wide = await _error(bench.queue.send_input({"target_agent_id": target, "payload": "é" * 8193}))
-    assert (wide.code, wide.details["actual_size_bytes"]) == ("validation_failed", 16386)
+    assert (wide.code, wide.details["actual_size_bytes"]) == ("payload_too_large", 16386)
 
     empty = await _error(bench.queue.send_input({"target_agent_id": target, "payload": ""}))
     assert (empty.code, empty.details["field"]) == ("validation_failed", "payload")
@@ -106,8 +117,8 @@ async def test_same_idempotency_key_enqueues_once(bench: Bench, crew: dict[str, 
     params = {"target_agent_id": crew["worker"].agent_id, "payload": "deploy", "idempotency_key": "deploy-42"}
     first = await bench.queue.send_input(params)
     second = await bench.queue.send_input(params)
-    assert first == {"message_id": first["message_id"], "state": "delivered", "deduplicated": False}
-    assert second == {**first, "deduplicated": True}
+    assert first.model_dump() == {"message_id": first.message_id, "state": "delivered", "deduplicated": False}
+    assert second.model_dump() == {**first.model_dump(), "deduplicated": True}
     assert await _messages(bench) == 1
     assert (await bench.events.list({"filters": {"event_type": "queue_message_enqueued"}})).total == 1
     assert (await bench.events.list({"filters": {"event_type": "input_sent"}})).total == 1
@@ -116,7 +127,7 @@ async def test_same_idempotency_key_enqueues_once(bench: Bench, crew: dict[str, 
     waiting = await _queued(bench, crew["worker"], "echo never-typed", idempotency_key="deploy-43")
     await bench.queue.cancel({"message_id": waiting})
     third = await bench.queue.send_input({**params, "payload": "echo never-typed", "idempotency_key": "deploy-43"})
-    assert (third["message_id"], third["state"], third["deduplicated"]) == (waiting, "canceled", True)
+    assert (third.message_id, third.state, third.deduplicated) == (waiting, "canceled", True)
     assert (await bench.events.list({"filters": {"event_type": "input_sent"}})).total == 1
     # enqueue honours keys that send_input used, too.
     again, deduplicated = await bench.queue.enqueue(
@@ -126,14 +137,14 @@ async def test_same_idempotency_key_enqueues_once(bench: Bench, crew: dict[str, 
         sender_role="master",
         idempotency_key="deploy-42",
     )
-    assert (again.message_id, again.state, deduplicated) == (first["message_id"], "delivered", True)
+    assert (again.message_id, again.state, deduplicated) == (first.message_id, "delivered", True)
 
 
 async def test_same_idempotency_key_concurrently_enqueues_once(bench: Bench, crew: dict[str, Agent]) -> None:
     params = {"target_agent_id": crew["worker"].agent_id, "payload": "once", "idempotency_key": "race"}
     results = await asyncio.gather(*(bench.queue.send_input(dict(params)) for _ in range(8)))
-    assert len({r["message_id"] for r in results}) == 1
-    assert sorted(r["deduplicated"] for r in results) == [False] + [True] * 7
+    assert len({r.message_id for r in results}) == 1
+    assert sorted(r.deduplicated for r in results) == [False] + [True] * 7
     assert await _messages(bench) == 1
 
 
@@ -149,15 +160,15 @@ async def test_same_idempotency_key_from_two_windows_enqueues_once(
         )
     finally:
         await other.close()
-    assert len({r["message_id"] for r in results}) == 1
-    assert [r["deduplicated"] for r in results].count(False) == 1
+    assert len({r.message_id for r in results}) == 1
+    assert [r.deduplicated for r in results].count(False) == 1
     assert await _messages(bench) == 1
 
 
 async def test_idempotency_key_length_limit(bench: Bench, crew: dict[str, Agent]) -> None:
     target = crew["worker"].agent_id
     ok = await bench.queue.send_input({"target_agent_id": target, "payload": "a", "idempotency_key": "k" * 256})
-    assert ok["deduplicated"] is False
+    assert ok.deduplicated is False
     error = await _error(
         bench.queue.send_input({"target_agent_id": target, "payload": "a", "idempotency_key": "k" * 257})
     )
@@ -182,7 +193,7 @@ async def test_only_a_master_may_send(bench: Bench, crew: dict[str, Agent]) -> N
     sent = await bench.queue.send_input(
         {"target_agent_id": crew["worker"].agent_id, "payload": "go", "sender_agent_id": crew["lead"].agent_id}
     )
-    message = await bench.queue.detail({"message_id": sent["message_id"]})
+    message = await bench.queue.detail({"message_id": sent.message_id})
     assert (message.sender, message.sender_role) == (crew["lead"].agent_id, "master")
 
     ghost = await _error(
@@ -246,9 +257,7 @@ async def test_actions_on_final_message_are_stale_and_wrong_state_is_conflict(
     assert (final.state, final.version) == ("canceled", 2)
 
     # A message send_input delivered is final as well: nothing can requeue or cancel it.
-    delivered = (await bench.queue.send_input({"target_agent_id": crew["worker"].agent_id, "payload": "y"}))[
-        "message_id"
-    ]
+    delivered = (await bench.queue.send_input({"target_agent_id": crew["worker"].agent_id, "payload": "y"})).message_id
     for action, extra in (
         (bench.queue.approve, {}),
         (bench.queue.delay, {"delay_ms": 1000}),
@@ -258,7 +267,7 @@ async def test_actions_on_final_message_are_stale_and_wrong_state_is_conflict(
         error = await _error(action({"message_id": delivered, **extra}))
         assert error.code == "stale_object", action.__name__
         assert f"{delivered} is" in error.message and "delivered" in error.message
-    assert (await bench.queue.detail({"message_id": delivered})).version == 2
+    assert (await bench.queue.detail({"message_id": delivered})).version == 3  # queued, claimed, delivered
 
 
 async def test_queue_bad_requests(bench: Bench, crew: dict[str, Agent]) -> None:
@@ -297,7 +306,7 @@ async def test_queue_list_default_order_and_filters(
     blocked = await bench.queue.list({"filters": {"state": "blocked"}})
     assert [m.message_id for m in blocked.rows] == [ids[1]]
     delivered = await bench.queue.list({"filters": {"state": "delivered"}})
-    assert [m.message_id for m in delivered.rows] == [typed["message_id"]]
+    assert [m.message_id for m in delivered.rows] == [typed.message_id]
     dashboard = await bench.dashboard()
     assert dashboard.counts.queue == {"queued": 1, "blocked": 1, "delivered": 1, "canceled": 1, "failed": 0}
 
@@ -307,3 +316,80 @@ async def test_undecodable_payload_is_validation_failed(bench: Bench) -> None:
     assert result["ok"] is False
     assert result["error"]["code"] == "validation_failed"
     assert result["error"]["details"]["field"] == "payload"
+
+
+# -- claims: typed at most once, even across a crash -------------------------------------------------------------
+
+
+def _dead_claimer() -> str:
+    """The claimer name a process of this host had, that has exited since."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return f"{socket.gethostname()}:{proc.stdout.strip()}:12345"
+
+
+async def test_claim_left_by_a_dead_process_fails_as_interrupted_and_is_never_retyped(
+    bench: Bench, crew: dict[str, Agent], settings: Settings, fixed_clock: FixedClock
+) -> None:
+    mid = await _queued(bench, crew["worker"], "echo typed-once-$((3*3))", idempotency_key="crash-1")
+    async with bench.ctx.db.write() as w:  # what a sender that died between typing and settling leaves
+        assert await queue_repo.claim(w, mid, _dead_claimer(), bench.ctx.now())
+    alive = await _queued(bench, crew["lead"], "held by a live sender")
+    async with bench.ctx.db.write() as w:
+        assert await queue_repo.claim(w, alive, this_process(), bench.ctx.now())
+    await bench.close()
+
+    async with await Bench.open(bench.home, settings=settings, clock=fixed_clock) as again:
+        message = await again.queue.detail({"message_id": mid})
+        assert (message.state, message.failure_reason) == ("failed", "interrupted")
+        assert "exited before settling" in message.last_error
+        failed = (await again.events.list({"filters": {"event_type": "queue_message_failed"}})).rows
+        assert [e.payload["failure_reason"] for e in failed] == ["interrupted"]
+        # The live process's claim is left alone: it may still be typing.
+        assert (await again.queue.detail({"message_id": alive})).state == "queued"
+        # The sender retrying with its key gets the failed message back; nothing is typed.
+        retried = await again.queue.send_input(
+            {
+                "target_agent_id": crew["worker"].agent_id,
+                "payload": "echo typed-once-$((3*3))",
+                "idempotency_key": "crash-1",
+            }
+        )
+        assert (retried.message_id, retried.state, retried.deduplicated) == (mid, "failed", True)
+        screen = (await again.agents.capture({"agent_id": crew["worker"].agent_id})).screen
+        assert "typed-once-9" not in screen
+        # The operator may retry it explicitly: failed → queued, claim cleared.
+        requeued = await again.queue.retry({"message_id": mid})
+        assert (requeued.state, requeued.claimed_by, requeued.failure_reason) == ("queued", None, None)
+
+
+async def test_a_keyed_message_recorded_but_never_claimed_is_typed_by_the_retry(
+    bench: Bench, crew: dict[str, Agent]
+) -> None:
+    """The caller died after the message was recorded and before it was claimed: nothing was typed, so the same
+    key typed again types it, once."""
+    mid = await _queued(bench, crew["worker"], "echo late-$((2+5))", idempotency_key="late-1")
+    params = {"target_agent_id": crew["worker"].agent_id, "payload": "echo late-$((2+5))", "idempotency_key": "late-1"}
+    results = await asyncio.gather(*(bench.queue.send_input(params) for _ in range(3)))
+    assert {(r.message_id, r.state, r.deduplicated) for r in results} == {(mid, "delivered", True)}
+    assert (await bench.events.list({"filters": {"event_type": "input_sent"}})).total == 1
+
+
+async def test_cancelled_while_typing_is_failed_interrupted_not_left_claimed(
+    bench: Bench, crew: dict[str, Agent], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = asyncio.Event()
+
+    async def slow_send(pane_id: str, text: str, submit: bool) -> None:
+        started.set()
+        await asyncio.sleep(30)
+
+    monkeypatch.setattr(bench.ctx.tmux, "send_text", slow_send)
+    task = asyncio.create_task(
+        bench.queue.send_input({"target_agent_id": crew["worker"].agent_id, "payload": "echo cut-off"})
+    )
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (message,) = (await bench.queue.list()).rows
+    assert (message.state, message.failure_reason, message.last_error) == ("failed", "interrupted", "interrupted")

@@ -76,7 +76,7 @@ async def test_without_tmux_on_path(bench: Bench, tmp_path: Path, monkeypatch: p
     (hint,) = [h for h in report.hints if h.code == "install_tmux"]
     assert (hint.severity, hint.subsystem) == ("action_required", "tmux_discovery")
     assert hint.action == "sudo apt-get install tmux"
-    assert report.status == "degraded"  # sqlite and jsonl are fine
+    assert report.state == "degraded"  # sqlite and jsonl are fine
     assert report.checked_at == "2026-11-23T12:00:00.000000Z"
 
 
@@ -161,7 +161,7 @@ async def test_features_not_built_yet_are_unavailable_with_reason(bench: Bench) 
         row = report.subsystem(name)
         assert row.status == "unavailable", name
         assert "not built yet" in row.reason, name
-    assert report.status != "ready"
+    assert report.state != "ready"
 
 
 async def test_log_attachment_workers_are_built(bench: Bench) -> None:
@@ -243,7 +243,7 @@ async def test_tmux_server_going_away_and_coming_back(bench: Bench, tmux_socket:
     (hint,) = [h for h in report.hints if h.code == "start_tmux_server"]
     assert (hint.severity, hint.subsystem) == ("action_required", "tmux_discovery")
     assert hint.action == f"tmux -L {tmux_socket} new-session -d"
-    assert report.status == "degraded"
+    assert report.state == "degraded"
     dashboard = await bench.dashboard()
     assert "start_tmux_server" in [h.code for h in dashboard.hints]
     scan = await bench.agents.scan({"wait": True})

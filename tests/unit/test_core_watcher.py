@@ -62,9 +62,9 @@ async def _interrupt(bench: Bench, agent: Agent) -> None:
 async def test_shell_agent_idle_working_exited(bench: Bench, workdir: Path) -> None:
     agent = await launch_shell(bench, "life", workdir)
     assert await _state(bench, agent) == ("unknown", "")
-    assert await calls.call(bench, "app.agent.refresh_states", {}) == {"changed": 1}
+    assert (await calls.call(bench, "app.agent.refresh_states", {})).model_dump() == {"changed": 1}
     assert await _state(bench, agent) == ("idle", IDLE_WHY)
-    assert await bench.refresh_states() == {"changed": 0}
+    assert (await bench.refresh_states()).model_dump() == {"changed": 0}
     found = await bench.agents.get(agent.agent_id)
     assert found.version == agent.version  # what the watcher observes is not an edit
     assert found.last_activity_at is not None
@@ -79,9 +79,9 @@ async def test_shell_agent_idle_working_exited(bench: Bench, workdir: Path) -> N
     await _until_state(bench, agent, "idle")
     await calls.call(bench, "app.send_input", {"target_agent_id": agent.agent_id, "payload": "exit"})
     await wait_for_dead(bench, agent)
-    assert await bench.refresh_states() == {"changed": 1}
+    assert (await bench.refresh_states()).model_dump() == {"changed": 1}
     assert await _state(bench, agent) == ("exited", "pane exited")
-    assert await bench.refresh_states() == {"changed": 0}
+    assert (await bench.refresh_states()).model_dump() == {"changed": 0}
     dashboard = await bench.dashboard()
     assert dashboard.counts.agents["by_state"]["exited"] == 1
 
@@ -126,7 +126,7 @@ async def test_idle_ticks_capture_nothing_and_busy_ones_capture_in_one_batch(
     monkeypatch.setattr(adapter, "capture_many", capture_many)
     monkeypatch.setattr(adapter, "list_panes", list_panes)
 
-    assert await bench.refresh_states() == {"changed": 3}
+    assert (await bench.refresh_states()).model_dump() == {"changed": 3}
     assert [sorted(c) for c in captures] == [sorted(a.pane_id or "" for a in agents)]  # one tmux call for all
     assert len(scans) == 1
     # Output in the second of a capture may have come after it, so a pane is looked at once more in a later
@@ -135,7 +135,7 @@ async def test_idle_ticks_capture_nothing_and_busy_ones_capture_in_one_batch(
     await bench.refresh_states()
     captures.clear()
     for _ in range(3):
-        assert await bench.refresh_states() == {"changed": 0}
+        assert (await bench.refresh_states()).model_dump() == {"changed": 0}
     assert captures == []  # idle: one list-panes per tick, no capture
     assert len(scans) == 5
 
@@ -160,8 +160,8 @@ async def test_watcher_loop_detects_without_being_asked(
     fast = settings.model_copy(update={"watch_seconds": 0.5})
     async with await Bench.open(bench_home, settings=fast, clock=fixed_clock) as bench:
         agent = await launch_shell(bench, "watched", workdir)
-        bench.watcher.start()
-        bench.watcher.start()  # idempotent: still one loop
+        await bench.start()
+        await bench.watcher.start()  # idempotent: still one loop
         assert bench.watcher.running
         tmux_row = (await bench.readiness()).subsystem("tmux_discovery")
         assert tmux_row.detail.endswith(", states every 0.5 s")
@@ -183,12 +183,12 @@ async def test_tmux_outage_keeps_the_last_known_states(bench: Bench, workdir: Pa
     assert agent.pane_id != "%0"
     await bench.refresh_states()
     stop_server(tmux_socket)
-    assert await bench.refresh_states() == {"changed": 0}
+    assert (await bench.refresh_states()).model_dump() == {"changed": 0}
     assert await _state(bench, agent) == ("idle", IDLE_WHY)
     assert bench.watcher.last_error == f"no tmux server is running on socket {tmux_socket!r}"
     # A server is back, without the agent's session: now the pane is known to be gone.
     tmux(tmux_socket, "new-session", "-d", "-s", "other")
-    assert await bench.refresh_states() == {"changed": 1}
+    assert (await bench.refresh_states()).model_dump() == {"changed": 1}
     assert await _state(bench, agent) == ("exited", "pane exited")
     assert bench.watcher.last_error == ""
     restarted = await calls.call(bench, "app.agent.restart", {"agent_id": agent.agent_id})

@@ -23,7 +23,7 @@ from storage.db import (
     filesystem_type,
     split_sql,
 )
-from storage.errors import DatabaseCorruptError, SchemaTooNewError
+from storage.errors import DatabaseCorruptError, SchemaTooNewError, StorageConflictError
 from storage.models import Event
 
 ALL_TABLES = {
@@ -321,9 +321,11 @@ async def test_events_refuse_update_and_delete(db: Database) -> None:
     async with db.write() as w:
         await events_repo.append(w, _event(1))
     for sql in ("UPDATE events SET summary = 'rewritten'", "DELETE FROM events"):
-        with pytest.raises(sqlite3.IntegrityError, match="events are append-only"):
+        with pytest.raises(StorageConflictError) as caught:
             async with db.write() as w:
                 await w.execute(sql)
+        assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
+        assert "events are append-only" in str(caught.value.__cause__)
     row = await db.fetchone("SELECT count(*) AS n, max(summary) AS s FROM events")
     assert (row["n"], row["s"]) == (1, "event 1")
 
@@ -338,21 +340,24 @@ async def test_budget_ledger_refuses_update_and_delete(db: Database) -> None:
             "INSERT INTO budget_ledger (budget_id, amount_usd, reason, created_at) VALUES ('b1', 1.5, 'usage', 'x')"
         )
     for sql in ("UPDATE budget_ledger SET amount_usd = 0", "DELETE FROM budget_ledger"):
-        with pytest.raises(sqlite3.IntegrityError, match="budget_ledger is append-only"):
+        with pytest.raises(StorageConflictError) as caught:
             async with db.write() as w:
                 await w.execute(sql)
+        assert "budget_ledger is append-only" in str(caught.value.__cause__)
     assert await db.scalar("SELECT sum(amount_usd) FROM budget_ledger") == 1.5
 
 
 async def test_check_constraints_guard_closed_sets(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+    with pytest.raises(StorageConflictError) as caught:
         async with db.write() as w:
             await w.execute(
                 "INSERT INTO agents (agent_id, name, role, kind, created_at, updated_at)"
                 " VALUES ('a1', 'boss', 'boss', 'claude', 'x', 'x')"
             )
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+    assert "CHECK" in str(caught.value.__cause__)
+    with pytest.raises(StorageConflictError) as caught:
         async with db.write() as w:
             await events_repo.append(w, _event(1).model_copy(update={"origin": "martian"}))
+    assert "CHECK" in str(caught.value.__cause__)
     assert await db.scalar("SELECT count(*) FROM agents") == 0
     assert await db.scalar("SELECT count(*) FROM events") == 0

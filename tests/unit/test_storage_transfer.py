@@ -55,7 +55,7 @@ async def test_export_import_export_round_trip(
     seeded: Bench, tmp_path: Path, settings: Settings, fixed_clock: FixedClock
 ) -> None:
     file_a = tmp_path / "a.json"
-    counts = await seeded.export_bench(file_a)
+    counts = (await seeded.export_bench(file_a)).rows
     assert counts["agents"] == 5
     assert counts["panes"] == 6
     assert counts["routes"] == 3
@@ -188,8 +188,9 @@ async def test_rejected_document_writes_no_backup(bench: Bench, tmp_path: Path) 
 
 async def test_export_of_empty_bench_lists_every_table(bench: Bench, tmp_path: Path) -> None:
     target = tmp_path / "empty.json"
-    counts = await bench.export_bench(target)
-    assert counts == dict.fromkeys(transfer.TABLES, 0)
+    summary = await bench.export_bench(target)
+    assert summary.rows == dict.fromkeys(transfer.TABLES, 0)
+    assert summary.left_out == []
     doc = _load(target)
     assert doc["format_version"] == 1
     assert doc["exported_at"] == "2026-11-23T12:00:00+00:00"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
-from pydantic import BaseModel
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,10 +14,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
-from storage.models import ROLES, Pane
+from core.models import ROLES, Pane
 
 
-class AdoptRequest(BaseModel):
+@dataclass(frozen=True)
+class AdoptRequest:
     pane: Pane
     name: str
     role: str
@@ -36,7 +38,8 @@ class AdoptModal(ModalScreen[AdoptRequest | None]):
             yield OptionList(
                 *(
                     Option(
-                        f"{p.session_name}:{p.window_index}.{p.pane_index}  {p.pane_id}  {p.current_command}",
+                        # tmux session names and commands are whatever someone typed: literal text.
+                        Text(f"{p.session_name}:{p.window_index}.{p.pane_index}  {p.pane_id}  {p.current_command}"),
                         id=p.pane_id,
                     )
                     for p in self.panes

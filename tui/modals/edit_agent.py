@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,7 +12,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from storage.models import ROLES, Agent
+from core.models import ROLES, Agent
 
 
 class EditAgentModal(ModalScreen[dict[str, Any] | None]):
@@ -28,7 +29,7 @@ class EditAgentModal(ModalScreen[dict[str, Any] | None]):
     def compose(self) -> ComposeResult:
         agent = self.agent
         with Vertical(classes="dialog"):
-            yield Label(f"[b]Edit {agent.name}[/b]")
+            yield Label(Text(f"Edit {agent.name}", style="bold"))
             with Grid(classes="form"):
                 yield Label("Label")
                 yield Input(agent.label, placeholder="what this agent is for", id="edit-label", compact=True)

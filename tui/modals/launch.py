@@ -17,17 +17,17 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from storage.models import ROLES
+from core.models import ROLES
 
 PRESETS = ("claude", "codex", "shell", "custom")
 
 
-def default_cwd(home: Path) -> str:
-    """Where Relayboard was started, else the folder above the bench home: both absolute."""
+def default_cwd() -> str:
+    """Where Relayboard was started, else the operator's home directory: both absolute."""
     try:
         return os.getcwd()
     except OSError:  # the directory was removed under us
-        return str(home.resolve().parent)
+        return str(Path.home())
 
 
 def _problem(name: str, preset: str, command: str, cwd: str) -> str:

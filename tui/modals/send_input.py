@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -39,7 +40,9 @@ class SendInputModal(ModalScreen[SendInput | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="send-dialog"):
-            yield Label(f"[b]Send input to {self.agent_name}[/b] ({self.kind})")
+            title = Text(f"Send input to {self.agent_name}", style="bold")
+            title.append(f" ({self.kind})", style="")
+            yield Label(title)
             yield TextArea(id="send-text", soft_wrap=True, show_line_numbers=False)
             yield Label(
                 f"0 / {MAX_BYTES} bytes · Enter adds a line; Ctrl+S sends (then Enter)", id="send-size", classes="dim"

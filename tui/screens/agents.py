@@ -3,6 +3,7 @@ selected one; keys to launch, adopt, edit, send input, attach logs, kill, restar
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
@@ -11,6 +12,8 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.widgets import DataTable, Footer, Input
 
+from core.errors import BenchError
+from tui.jump import jump_to
 from tui.screens.base import PaneScreen
 from tui.widgets.agent_preview import AgentPreview
 from tui.widgets.agent_table import AgentTable, pane_address
@@ -18,16 +21,15 @@ from tui.widgets.empty_state import EmptyState
 
 if TYPE_CHECKING:
     from core.lists import ListResult
-    from storage.models import Agent, Pane
+    from core.models import Agent
     from tui.modals.adopt import AdoptRequest
     from tui.modals.send_input import SendInput
-
-GROUP = "agents-action"
 
 
 class AgentsScreen(PaneScreen):
     PANE_ID = "agents"
     SUBSYSTEMS = ("tmux_discovery", "log_attachment_workers")
+    TOPICS = frozenset({"agents", "panes"})
     CSS_PATH = "agents.tcss"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (140, "-wide")]
     HELP = """\
@@ -81,7 +83,9 @@ agent's screen, refreshed about once a second.
 
     # -- data ----------------------------------------------------------------------------------------------
     async def load(self) -> ListResult[Agent]:
-        return await self.bench.agents.list({"limit": 200})
+        from core.agents import AGENT_LIST
+
+        return await self.client.call(AGENT_LIST, limit=200)
 
     def show(self, data: ListResult[Agent]) -> None:
         self._agents = data.rows
@@ -100,12 +104,18 @@ agent's screen, refreshed about once a second.
             fields = (agent.name, agent.role, agent.kind, agent.state, agent.state_reason, agent.label)
             return needle in " ".join((*fields, agent.project_path, pane_address(agent))).lower()
 
-        count = table.show_agents([a for a in self._agents if visible(a)], self.bench.ctx.clock.now())
+        count = table.show_agents([a for a in self._agents if visible(a)], self._now())
         self.query_one("#agents-empty", EmptyState).display = not self._agents
         self.query_one("#agents-body").display = bool(self._agents)
         if self._agents and count == 0:
             self.notify(f"no agent matches {needle!r}", timeout=2)
         self._preview_selected()
+
+    def _now(self) -> datetime:
+        """The core's time of this snapshot (frozen in snapshots, the server's clock when attached)."""
+        if self.readiness is None:
+            return datetime.now(UTC)
+        return datetime.fromisoformat(self.readiness.checked_at.replace("Z", "+00:00"))
 
     def _selected(self) -> Agent | None:
         agent_id = self.query_one(AgentTable).selected_key
@@ -122,7 +132,9 @@ agent's screen, refreshed about once a second.
         preview.select(agent.agent_id, title, f"{agent.state}: {agent.state_reason or '-'}")
 
     async def _capture(self, agent_id: str, lines: int) -> str:
-        return (await self.bench.agents.capture({"agent_id": agent_id, "lines": min(lines, 500)})).screen
+        from core.agents import AGENT_CAPTURE
+
+        return (await self.client.call(AGENT_CAPTURE, agent_id=agent_id, lines=min(lines, 500))).screen
 
     @on(DataTable.RowHighlighted, "#agents-table")
     def row_highlighted(self) -> None:
@@ -173,8 +185,10 @@ agent's screen, refreshed about once a second.
         return agent
 
     def action_scan(self) -> None:
+        from core.agents import SCAN_PANES
+
         async def scan() -> None:
-            status = await self.bench.agents.scan({"wait": True})
+            status = await self.client.call(SCAN_PANES, wait=True)
             if status.state == "failed":
                 self.notify(f"tmux_unavailable: {status.error}", severity="error")
             else:
@@ -184,39 +198,39 @@ agent's screen, refreshed about once a second.
         self.act(scan(), "scan finished")
 
     def action_adopt(self) -> None:
+        from core.agents import PANE_LIST
+
         async def pick() -> None:
-            panes: list[Pane] = [p for p in await self.bench.agents.panes() if p.alive and p.agent_id is None]
-            if not panes:
+            free = await self.client.call(PANE_LIST, limit=200, filters={"alive": True, "agent_id": None})
+            if not free.rows:
                 self.notify("No unadopted panes. Press s to scan, or start one: tmux new-session -d", timeout=4)
                 return
             from tui.modals.adopt import AdoptModal
 
-            self.app.push_screen(AdoptModal(panes), self._adopt_chosen)
+            self.app.push_screen(AdoptModal(free.rows), self._adopt_chosen)
 
-        self.run_worker(pick(), group=GROUP)
+        self.run_guarded(pick(), "the adopt picker")
 
     def _adopt_chosen(self, request: AdoptRequest | None) -> None:
         if request is None:
             return
-        pane = request.pane
-        params = {
-            **pane.identity(),
-            "name": request.name,
-            "role": request.role,
-        }
-        self.act(self.bench.agents.register_from_pane(params), f"adopted {request.name}")
+        from core.agents import AGENT_REGISTER
+
+        params = {**request.pane.identity(), "name": request.name, "role": request.role}
+        self.act(self.client.call(AGENT_REGISTER, params), f"adopted {request.name}")
 
     def action_launch(self) -> None:
+        from core.launcher import LAUNCH
         from tui.modals.launch import LaunchModal, default_cwd
 
         def chosen(params: dict[str, Any] | None) -> None:
             if params:
                 self.act(
-                    self.bench.launcher.launch(params),
+                    self.client.call(LAUNCH, params),
                     f"launched {params['name']} in tmux session rb-{params['name']}",
                 )
 
-        self.app.push_screen(LaunchModal(default_cwd(self.bench.home)), chosen)
+        self.app.push_screen(LaunchModal(default_cwd()), chosen)
 
     def action_edit(self) -> None:
         if (agent := self._require_selected()) is None:
@@ -229,9 +243,11 @@ agent's screen, refreshed about once a second.
             if not changes:
                 self.notify(f"{agent.name}: nothing changed", timeout=2)
                 return
+            from core.agents import AGENT_UPDATE
+
             # expected_version: an edit made meanwhile (another window, the CLI) is refused as stale_object.
             params = {"agent_id": agent.agent_id, "expected_version": agent.version, **changes}
-            self.act(self.bench.agents.update(params), f"updated {agent.name}: {', '.join(sorted(changes))}")
+            self.act(self.client.call(AGENT_UPDATE, params), f"updated {agent.name}: {', '.join(sorted(changes))}")
 
         self.app.push_screen(EditAgentModal(agent), chosen)
 
@@ -243,10 +259,12 @@ agent's screen, refreshed about once a second.
         def chosen(request: SendInput | None) -> None:
             if request is None:
                 return
+            from core.queue import SEND_INPUT
+
             params = {"target_agent_id": agent.agent_id, "payload": request.payload, "force": request.force}
             lines = request.payload.count("\n") + 1
             self.act(
-                self.bench.queue.send_input(params),
+                self.client.call(SEND_INPUT, params),
                 f"typed {lines} line{'s' if lines > 1 else ''} into {agent.name}",
             )
 
@@ -256,19 +274,22 @@ agent's screen, refreshed about once a second.
         if (agent := self._require_selected()) is None:
             return
 
+        from core.logs import LOG_ATTACH, LOG_DETACH, LOG_DETAIL
+
         async def toggle() -> None:
             try:
-                attachment = await self.bench.logs.get(agent.agent_id)
-            except Exception as exc:  # a failed read is reported like a failed action
-                self._notify_failure(exc, "log toggle")
-                return
-            if attachment is not None and attachment.state != "detached":
-                await self._act(self.bench.logs.detach({"agent_id": agent.agent_id}), f"detached {agent.name}'s log")
+                attached = (await self.client.call(LOG_DETAIL, agent_id=agent.agent_id)).state != "detached"
+            except BenchError as exc:
+                if exc.code != "not_found":
+                    raise
+                attached = False
+            if attached:
+                await self._act(self.client.call(LOG_DETACH, agent_id=agent.agent_id), f"detached {agent.name}'s log")
             else:
                 done = f"{agent.name}'s output now goes to logs/{agent.name}.log"
-                await self._act(self.bench.logs.attach({"agent_id": agent.agent_id}), done)
+                await self._act(self.client.call(LOG_ATTACH, agent_id=agent.agent_id), done)
 
-        self.run_worker(toggle(), group=GROUP)
+        self.run_guarded(toggle(), "log toggle")
 
     def action_kill(self) -> None:
         if (agent := self._require_selected()) is None:
@@ -282,8 +303,10 @@ agent's screen, refreshed about once a second.
         )
 
         def confirmed(yes: bool | None) -> None:
+            from core.launcher import KILL
+
             if yes:
-                self.act(self.bench.launcher.kill({"agent_id": agent.agent_id}), f"killed {agent.name}")
+                self.act(self.client.call(KILL, agent_id=agent.agent_id), f"killed {agent.name}")
 
         self.app.push_screen(ConfirmModal(f"Kill agent {agent.name}? {what}"), confirmed)
 
@@ -296,8 +319,10 @@ agent's screen, refreshed about once a second.
         from tui.modals.confirm import ConfirmModal
 
         def confirmed(yes: bool | None) -> None:
+            from core.launcher import RESTART
+
             if yes:
-                self.act(self.bench.launcher.restart({"agent_id": agent.agent_id}), f"restarted {agent.name}")
+                self.act(self.client.call(RESTART, agent_id=agent.agent_id), f"restarted {agent.name}")
 
         self.app.push_screen(
             ConfirmModal(f"Restart agent {agent.name}? Its process is stopped and started again."), confirmed
@@ -306,7 +331,13 @@ agent's screen, refreshed about once a second.
     def action_jump(self) -> None:
         if (agent := self._require_selected()) is None:
             return
-        self.act(self.bench.agents.jump(agent.agent_id), f"switched your tmux client to {agent.name}")
+        from core.agents import AGENT_DETAIL
+
+        async def jump() -> None:
+            # The pane as the core knows it now (the watcher keeps it current), then the operator's own tmux.
+            await jump_to(await self.client.call(AGENT_DETAIL, agent_id=agent.agent_id))
+
+        self.act(jump(), f"switched your tmux client to {agent.name}")
 
     def action_remove(self) -> None:
         if (agent := self._require_selected()) is None:
@@ -314,9 +345,11 @@ agent's screen, refreshed about once a second.
         from tui.modals.confirm import ConfirmModal
 
         def confirmed(yes: bool | None) -> None:
+            from core.agents import AGENT_REMOVE
+
             if yes:
                 self.act(
-                    self.bench.agents.remove({"agent_id": agent.agent_id}),
+                    self.client.call(AGENT_REMOVE, agent_id=agent.agent_id),
                     f"removed {agent.name}; its tmux pane keeps running",
                 )
 

@@ -1,39 +1,67 @@
 """What every pane shares: the pane bar, the readiness banner, the footer, and the refresh cycle.
 
-A pane loads a snapshot from the core in an exclusive worker, renders it, and is refreshed again when the core
-publishes a change or the app's timer ticks while the pane is visible. Core failures become notifications.
+A pane loads a snapshot through the client in a worker, renders it, and refreshes again when a notice of one of
+its topics arrives (debounced: a burst of notices is one refresh) or the app's timer ticks while it is visible. A
+refresh in flight is never cancelled by a newer request: the request marks the pane dirty and one more refresh
+runs when the current one ends. Core failures become notifications; a core that is away is said by the banner.
+
+Panes name the core's calls (`from core.agents import AGENT_LIST`) inside the methods that make them, not at
+module level: the TUI paints its first frame before the core and pydantic are loaded (the client's opener loads
+them in a thread), and by the time a pane loads data they are in `sys.modules`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from core.errors import BenchError
+from core.notices import RESYNC
 from tui.widgets.pane_tabs import PaneTabs
 from tui.widgets.readiness_banner import ReadinessBanner
 
 if TYPE_CHECKING:
-    from core.bench import Bench
+    from core.client import BenchClient
     from core.readiness import ReadinessReport
     from tui.app import RelayboardApp
 
 log = logging.getLogger(__name__)
 ALWAYS = ("sqlite", "jsonl")  # every pane depends on storage and the audit trail
+DEBOUNCE_SECONDS = 0.15
+
+
+def notify_failure(widget: Any, exc: BaseException, what: str) -> None:
+    """The one failure-to-notification path: a core failure with its code; anything else is logged, never shown
+    raw (exception text leaks paths)."""
+    if isinstance(exc, BenchError):
+        widget.notify(f"{exc.code}: {exc.message}", severity="error", title="Relayboard")
+    else:
+        log.error("%s failed", what, exc_info=exc)
+        widget.notify("internal_error: see relayboard.log in the home directory", severity="error")
 
 
 class PaneScreen(Screen[None]):
     PANE_ID: ClassVar[str] = ""
     SUBSYSTEMS: ClassVar[tuple[str, ...] | None] = ()
+    TOPICS: ClassVar[frozenset[str] | None] = frozenset()  # notices that change what this pane shows; None: all
     HELP: ClassVar[str] = ""
     BINDINGS: ClassVar[list[Binding]] = []
     AUTO_FOCUS = "DataTable"
     readiness: ReadinessReport | None = None  # the report of the refresh in progress, for `load`
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._refreshing = False
+        self._dirty = False
+        self._debounce: Timer | None = None
+        self.refreshes = 0  # completed refreshes (tests check that a burst of notices is not a burst of loads)
 
     def compose(self) -> ComposeResult:
         yield PaneTabs(self.PANE_ID)
@@ -46,8 +74,8 @@ class PaneScreen(Screen[None]):
         raise NotImplementedError
 
     @property
-    def bench(self) -> Bench:
-        return self.relayboard.bench
+    def client(self) -> BenchClient:
+        return self.relayboard.client
 
     @property
     def relayboard(self) -> RelayboardApp:
@@ -59,45 +87,86 @@ class PaneScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.refresh_data()
 
+    # -- refresh cycle ------------------------------------------------------------------------------------------
+    def notice(self, topic: str) -> None:
+        """A notice arrived while this pane is visible: refresh soon if it is about what the pane shows."""
+        if self.TOPICS is not None and topic not in self.TOPICS and topic != RESYNC:
+            return
+        if self._debounce is None:
+            self._debounce = self.set_timer(DEBOUNCE_SECONDS, self._debounced, name="refresh-debounce")
+
+    def _debounced(self) -> None:
+        self._debounce = None
+        self.refresh_data()
+
     def refresh_data(self) -> None:
-        self.run_worker(self._refresh, exclusive=True, group=f"refresh-{self.PANE_ID}", name="refresh")
+        if self._refreshing:
+            self._dirty = True
+            return
+        self._refreshing = True
+        self.run_worker(self._refresh_cycle, group=f"refresh-{self.PANE_ID}", name="refresh", exit_on_error=False)
+
+    async def _refresh_cycle(self) -> None:
+        try:
+            while True:
+                self._dirty = False
+                await self._refresh()
+                self.refreshes += 1
+                if not self._dirty:
+                    return
+        finally:
+            self._refreshing = False
 
     async def _refresh(self) -> None:
+        from core.readiness import READINESS
+
         try:
-            bench = await self.relayboard.get_bench()
-            report = self.readiness = await bench.readiness()
+            client = await self.relayboard.get_client()
+            report = self.readiness = await client.call(READINESS)
+            self.query_one(PaneTabs).mode = client.mode if client.connected else "detached"
+            if not client.connected:
+                self.query_one(ReadinessBanner).show_report(report)
+                return  # the banner says the core is away and how to bring it back; the last data stays
             data = await self.load()
+        except BenchError as exc:
+            if exc.code != "daemon_unavailable":  # the banner says that one on the next refresh
+                notify_failure(self, exc, f"refresh of {self.PANE_ID}")
+            return
         except Exception as exc:
-            self._notify_failure(exc, "refresh")
+            notify_failure(self, exc, f"refresh of {self.PANE_ID}")
             return
         self.query_one(ReadinessBanner).show_report(report)
         self.show(data)
 
     async def load(self) -> Any:
-        """Fetch this pane's snapshot from the core."""
+        """Fetch this pane's snapshot through the client."""
         raise NotImplementedError
 
     def show(self, data: Any) -> None:
         """Render a snapshot. Called on the event loop after `load` returned."""
         raise NotImplementedError
 
-    def act(self, coro: Any, done: str) -> None:
-        """Run one operator action through the core in a worker; success and failure both become a notification."""
-        self.run_worker(self._act(coro, done), group=f"action-{self.PANE_ID}")
+    # -- operator actions ---------------------------------------------------------------------------------------
+    def act(self, coro: Awaitable[Any], done: str) -> None:
+        """Run one operator action through the client in a worker; success and failure both become a notification."""
+        self.run_worker(self._act(coro, done), group=f"action-{self.PANE_ID}", exit_on_error=False)
 
-    async def _act(self, coro: Any, done: str) -> None:
+    def run_guarded(self, coro: Awaitable[Any], what: str) -> None:
+        """A worker whose failure is a notification, never the end of the app."""
+
+        async def guarded() -> None:
+            try:
+                await coro
+            except Exception as exc:
+                notify_failure(self, exc, what)
+
+        self.run_worker(guarded(), group=f"action-{self.PANE_ID}", exit_on_error=False)
+
+    async def _act(self, coro: Awaitable[Any], done: str) -> None:
         try:
             await coro
         except Exception as exc:
-            self._notify_failure(exc, "action")
+            notify_failure(self, exc, f"action on {self.PANE_ID}")
             return
         self.notify(done, timeout=3)
         self.refresh_data()
-
-    def _notify_failure(self, exc: Exception, what: str) -> None:
-        """A core failure as a notification with its code; anything else is logged, never shown raw."""
-        if isinstance(exc, BenchError):
-            self.notify(f"{exc.code}: {exc.message}", severity="error", title="Relayboard")
-        else:
-            log.error("%s on %s failed", what, self.PANE_ID, exc_info=exc)
-            self.notify("internal_error: see relayboard.log in the home directory", severity="error")

@@ -32,6 +32,7 @@ def _card(*lines: Text) -> Text:
 class DashboardScreen(PaneScreen):
     PANE_ID = "dashboard"
     SUBSYSTEMS: ClassVar[tuple[str, ...] | None] = None
+    TOPICS: ClassVar[frozenset[str] | None] = None
     CSS_PATH = "dashboard.tcss"
     HELP = """\
 The dashboard counts everything on the bench in one core call (`app.dashboard`): agents by role and state,
@@ -52,7 +53,9 @@ It refreshes when the core records a change and every few seconds while it is vi
         )
 
     async def load(self) -> Dashboard:
-        return await self.bench.dashboard(readiness=self.readiness)
+        from core.dashboard import DASHBOARD
+
+        return await self.client.call(DASHBOARD)
 
     def show(self, data: Dashboard) -> None:
         c = data.counts

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tui.screens.process_list import ProcessListScreen
 
 
 class DevServersScreen(ProcessListScreen):
     PANE_ID = "devservers"
-    KIND = "devserver"
     HELP = """\
 Dev servers are project processes (`npm run dev`, `uvicorn …`) with states stopped, running, pausing, paused,
 paused_graceful and crashed, a command policy, logs and crash restart. The process supervisor is not built yet;
@@ -15,3 +16,8 @@ the banner says so and this list stays empty until it is."""
     EMPTY = (
         "No dev servers. Starting them needs the process supervisor, which is not built yet\n(see the banner above)."
     )
+
+    def list_call(self) -> Any:
+        from core.processes import DEVSERVER_LIST
+
+        return DEVSERVER_LIST

@@ -15,6 +15,7 @@ from tui.widgets.empty_state import EmptyState
 class MemoryScreen(PaneScreen):
     PANE_ID = "memory"
     SUBSYSTEMS = ()
+    TOPICS = frozenset({"memory"})
     CSS_PATH = "memory.tcss"
     HELP = """\
 Shared memory for agents and the operator. **Session KV**: per-scope keys with an optional time to live;
@@ -36,10 +37,12 @@ From a shell: `relayboard call app.memory.set|app.blackboard.write|app.note.add 
         yield EmptyState('No notes. relayboard call app.note.add \'{"title": "…"}\'', id="notes-empty")
 
     async def load(self) -> dict[str, Any]:
+        from core.memory import BLACKBOARD_LIST, MEMORY_LIST, NOTE_LIST
+
         return {
-            "kv": await self.bench.memory.kv_list({"limit": 200}),
-            "blackboard": await self.bench.memory.blackboard_list({"limit": 200}),
-            "notes": await self.bench.memory.note_list({"limit": 200}),
+            "kv": await self.client.call(MEMORY_LIST, limit=200),
+            "blackboard": await self.client.call(BLACKBOARD_LIST, limit=200),
+            "notes": await self.client.call(NOTE_LIST, limit=200),
         }
 
     def _fill(self, name: str, rows: list[tuple[str, tuple[str, ...]]]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,7 +13,7 @@ from tui.widgets.empty_state import EmptyState
 
 if TYPE_CHECKING:
     from core.lists import ListResult
-    from storage.models import Process
+    from core.models import Process
 
 
 STATE_STYLE = {
@@ -27,8 +27,8 @@ STATE_STYLE = {
 
 
 class ProcessListScreen(PaneScreen):
-    KIND: ClassVar[Literal["terminal", "devserver", "agent_run"]] = "terminal"
     SUBSYSTEMS = ("process_supervisor",)
+    TOPICS = frozenset({"processes"})
     CSS_PATH = "process_list.tcss"
     EMPTY: ClassVar[str] = ""
 
@@ -36,8 +36,12 @@ class ProcessListScreen(PaneScreen):
         yield BenchTable(("Name", "State", "Command", "PID", "Restarts", "URL"), id="process-table")
         yield EmptyState(self.EMPTY, id="process-empty")
 
+    def list_call(self) -> Any:
+        """The `app.*.list` call of this pane's processes."""
+        raise NotImplementedError
+
     async def load(self) -> ListResult[Process]:
-        return await self.bench.processes.list(self.KIND, {"limit": 200})
+        return await self.client.call(self.list_call(), limit=200)
 
     def show(self, data: ListResult[Process]) -> None:
         table = self.query_one("#process-table", BenchTable)

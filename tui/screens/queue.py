@@ -14,7 +14,7 @@ from tui.widgets.empty_state import EmptyState
 
 if TYPE_CHECKING:
     from core.lists import ListResult
-    from storage.models import QueueMessage
+    from core.models import QueueMessage
 
 
 STATE_STYLE = {"queued": "cyan", "blocked": "yellow", "delivered": "green", "canceled": "dim", "failed": "red"}
@@ -24,6 +24,7 @@ DELAY_MS = 15 * 60 * 1000
 class QueueScreen(PaneScreen):
     PANE_ID = "queue"
     SUBSYSTEMS = ("routing_worker",)
+    TOPICS = frozenset({"queue", "agents"})
     CSS_PATH = "queue.tcss"
     HELP = """\
 Messages wait here before they are typed into an agent's pane. Order: queued, blocked, failed, delivered,
@@ -50,8 +51,11 @@ canceled, then oldest first. A blocked message shows why (awaiting approval, ope
         )
 
     async def load(self) -> tuple[ListResult[QueueMessage], dict[str, str]]:
-        agents = await self.bench.agents.list({"limit": 200})
-        return await self.bench.queue.list({"limit": 200}), {a.agent_id: a.name for a in agents.rows}
+        from core.agents import AGENT_LIST
+        from core.queue import QUEUE_LIST
+
+        agents = await self.client.call(AGENT_LIST, limit=200)
+        return await self.client.call(QUEUE_LIST, limit=200), {a.agent_id: a.name for a in agents.rows}
 
     def show(self, data: tuple[ListResult[QueueMessage], dict[str, str]]) -> None:
         messages, self._names = data
@@ -80,19 +84,25 @@ canceled, then oldest first. A blocked message shows why (awaiting approval, ope
         return key
 
     def action_approve(self) -> None:
+        from core.queue import QUEUE_APPROVE
+
         if key := self._selected():
-            self.act(self.bench.queue.approve({"message_id": key}), "approved")
+            self.act(self.client.call(QUEUE_APPROVE, message_id=key), "approved")
 
     def action_delay(self) -> None:
+        from core.queue import QUEUE_DELAY
+
         if key := self._selected():
-            call = self.bench.queue.delay({"message_id": key, "delay_ms": DELAY_MS})
-            self.act(call, "delayed 15 minutes")
+            self.act(self.client.call(QUEUE_DELAY, message_id=key, delay_ms=DELAY_MS), "delayed 15 minutes")
 
     def action_cancel(self) -> None:
+        from core.queue import QUEUE_CANCEL
+
         if key := self._selected():
-            call = self.bench.queue.cancel({"message_id": key, "reason": "canceled by operator"})
-            self.act(call, "canceled")
+            self.act(self.client.call(QUEUE_CANCEL, message_id=key, reason="canceled by operator"), "canceled")
 
     def action_retry(self) -> None:
+        from core.queue import QUEUE_RETRY
+
         if key := self._selected():
-            self.act(self.bench.queue.retry({"message_id": key}), "requeued")
+            self.act(self.client.call(QUEUE_RETRY, message_id=key), "requeued")

@@ -14,15 +14,16 @@ from tui.widgets.bench_table import BenchTable
 from tui.widgets.empty_state import EmptyState
 
 if TYPE_CHECKING:
-    from storage.models import Route
+    from core.lists import ListResult
+    from core.models import Route
 
-
-RoutesSnapshot = "tuple[ListResult[Route], dict[str, str], bool]"
+    RoutesSnapshot = tuple[ListResult[Route], dict[str, str], bool]
 
 
 class RoutesScreen(PaneScreen):
     PANE_ID = "routes"
     SUBSYSTEMS = ("routing_worker",)
+    TOPICS = frozenset({"routes", "agents"})
     CSS_PATH = "routes.tcss"
     HELP = """\
 A route turns an event (`test_failed`, `error`, `task_done`, …) from a source agent or role into a message for a
@@ -49,9 +50,13 @@ kill switch: when routing is off nothing is delivered."""
         )
 
     async def load(self) -> RoutesSnapshot:
-        agents = await self.bench.agents.list({"limit": 200})
+        from core.agents import AGENT_LIST
+        from core.routes import ROUTE_LIST, ROUTING_STATUS
+
+        agents = await self.client.call(AGENT_LIST, limit=200)
         names = {a.agent_id: a.name for a in agents.rows}
-        return await self.bench.routes.list({"limit": 200}), names, await self.bench.routes.routing_enabled()
+        routing = await self.client.call(ROUTING_STATUS)
+        return await self.client.call(ROUTE_LIST, limit=200), names, routing.enabled
 
     def show(self, data: RoutesSnapshot) -> None:
         routes, names, self._routing_on = data
@@ -70,8 +75,8 @@ kill switch: when routing is off nothing is delivered."""
                     r.name,
                     Text("yes", "green") if r.enabled else Text("no", "dim"),
                     r.event_type,
-                    names.get(r.source_agent_id or "", r.source_role or "any"),
-                    names.get(r.target_agent_id or "", "?"),
+                    _agent(names, r.source_agent_id, r.source_role or "any"),
+                    _agent(names, r.target_agent_id, "?"),
                     "required" if r.requires_approval else "-",
                     r.template[:40],
                 ),
@@ -87,12 +92,22 @@ kill switch: when routing is off nothing is delivered."""
         if route is None:
             self.notify("Select a route first", timeout=2)
             return
-        call = self.bench.routes.update(
-            {"route_id": route.route_id, "enabled": not route.enabled, "expected_version": route.version}
+        from core.routes import ROUTE_UPDATE
+
+        call = self.client.call(
+            ROUTE_UPDATE, route_id=route.route_id, enabled=not route.enabled, expected_version=route.version
         )
         self.act(call, f"{route.name} {'disabled' if route.enabled else 'enabled'}")
 
     def action_kill_switch(self) -> None:
+        from core.routes import ROUTING_SET
+
         turn_on = not self._routing_on
-        call = self.bench.routes.set_enabled({"enabled": turn_on})
-        self.act(call, f"routing {'on' if turn_on else 'off'}")
+        self.act(self.client.call(ROUTING_SET, enabled=turn_on), f"routing {'on' if turn_on else 'off'}")
+
+
+def _agent(names: dict[str, str], agent_id: str | None, otherwise: str) -> str:
+    """An agent's name; a route that names an agent since removed says so instead of widening to "any"."""
+    if agent_id is None:
+        return otherwise
+    return names.get(agent_id, "(removed agent)")

@@ -12,7 +12,7 @@ from tui.widgets.empty_state import EmptyState
 
 if TYPE_CHECKING:
     from core.lists import ListResult
-    from storage.models import Schedule
+    from core.models import Schedule
 
 
 DAYS = "MTWTFSS"
@@ -25,6 +25,7 @@ def day_mask_text(mask: int) -> str:
 class SchedulesScreen(PaneScreen):
     PANE_ID = "schedules"
     SUBSYSTEMS = ("scheduler",)
+    TOPICS = frozenset({"schedules"})
     CSS_PATH = "process_list.tcss"
     HELP = """\
 Scheduled agents run in a UTC window (start time and duration, windows may cross midnight) on the days of their
@@ -36,7 +37,9 @@ The scheduler is not built yet; the banner says so."""
         yield EmptyState("No schedules. The scheduler is not built yet (see the banner above).", id="process-empty")
 
     async def load(self) -> ListResult[Schedule]:
-        return await self.bench.scheduler.list({"limit": 200})
+        from core.scheduler import SCHEDULE_LIST
+
+        return await self.client.call(SCHEDULE_LIST, limit=200)
 
     def show(self, data: ListResult[Schedule]) -> None:
         table = self.query_one("#process-table", BenchTable)

@@ -34,6 +34,7 @@ def _cells(group: UsageGroup) -> tuple[str, ...]:
 class TokensScreen(PaneScreen):
     PANE_ID = "tokens"
     SUBSYSTEMS = ("token_sources",)
+    TOPICS = frozenset({"tokens", "agents"})
     CSS_PATH = "tokens.tcss"
     HELP = """\
 Token usage and its cost from the shipped offline price table, grouped by agent and by model. `p` cycles the
@@ -57,7 +58,9 @@ period: today (UTC), 7 days, 30 days. Models missing from the price table show a
         )
 
     async def load(self) -> TokenSummary:
-        return await self.bench.tokens.summary({"period": self.period})
+        from core.tokens import TOKENS_SUMMARY
+
+        return await self.client.call(TOKENS_SUMMARY, period=self.period)
 
     def show(self, data: TokenSummary) -> None:
         total = Text(f"{data.period}: ", style="bold")

@@ -55,9 +55,10 @@ class AgentPreview(Widget):
         return self._shown[0] if self._shown else ""
 
     def select(self, agent_id: str | None, title: str = "", subtitle: str = "") -> None:
-        """Preview `agent_id` (None: nothing selected). Titles may change without a new capture."""
-        self.border_title = title
-        self.border_subtitle = subtitle
+        """Preview `agent_id` (None: nothing selected). Titles may change without a new capture; they hold labels
+        and paths the operator typed, so they are literal text, not markup."""
+        self.border_title = Text(title)
+        self.border_subtitle = Text(subtitle)
         if agent_id == self.agent_id:
             return
         self.agent_id = agent_id

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 from rich.cells import cell_len
 from rich.text import Text
 
-from tui.widgets.bench_table import BenchTable
+from tui.widgets.bench_table import BenchTable, literal
 
 if TYPE_CHECKING:
-    from storage.models import Agent
+    from core.models import Agent
 
 STATE_STYLE = {
     "working": "green",
@@ -95,7 +95,7 @@ class AgentTable(BenchTable):
             for (key, *old), (_, *new), cells in zip(previous[2], shown, rows, strict=True):
                 for index, (before, after) in enumerate(zip(old, new, strict=True)):
                     if before != after:
-                        value = self._why(cells[index], widths[why]) if index == why else cells[index]
+                        value = self._why(cells[index], widths[why]) if index == why else literal(cells[index])
                         self.update_cell(key, labels[index].lower(), value)
             return
         selected = self.selected_key
@@ -103,13 +103,15 @@ class AgentTable(BenchTable):
         for label, column_width in zip(labels, widths, strict=True):
             self.add_column(label, width=column_width, key=label.lower())
         for agent, cells in zip(self._agents, rows, strict=True):
-            self.add_row(*cells[:why], self._why(cells[why], widths[why]), *cells[why + 1 :], key=agent.agent_id)
+            shown_cells = [literal(cell) for cell in cells]
+            shown_cells[why] = self._why(cells[why], widths[why])
+            self.add_row(*shown_cells, key=agent.agent_id)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
 
     @staticmethod
     def _why(cell: str | Text, width: int) -> Text:
-        text = Text(str(cell))
+        text = literal(cell).copy()
         text.truncate(width, overflow="ellipsis")
         return text
 

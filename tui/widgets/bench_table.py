@@ -1,4 +1,8 @@
-"""A DataTable that is refilled from snapshots without losing the operator's place."""
+"""A DataTable that is refilled from snapshots without losing the operator's place.
+
+Every cell is shown literally: a `str` (a message, a label, a model name from a log) becomes `Text` here, because
+DataTable parses plain strings as markup, and `[/x]` in an agent's output would end the app.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,27 @@ from collections.abc import Iterable, Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
+Cell = str | Text
 
-class BenchTable(DataTable[str | Text]):
+
+def literal(cell: Cell) -> Text:
+    return cell if isinstance(cell, Text) else Text(cell)
+
+
+class BenchTable(DataTable[Text]):
     def __init__(self, columns: Sequence[str], **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self._columns = columns
-        self._shown: list[tuple[str, tuple[str | Text, ...]]] = []
+        self._shown: list[tuple[str, tuple[Text, ...]]] = []
 
     def on_mount(self) -> None:
         self.add_columns(*self._columns)
 
-    def replace_rows(self, rows: Iterable[tuple[str, Sequence[str | Text]]]) -> int:
+    def replace_rows(self, rows: Iterable[tuple[str, Sequence[Cell]]]) -> int:
         """Rows are (key, cells). Redraws as little as it can: nothing when the snapshot is unchanged, only the
         changed cells when the same rows come back in the same order (the common refresh), else a rebuild that
         keeps the cursor on the same key when it is still there."""
-        new = [(key, tuple(cells)) for key, cells in rows]
+        new = [(key, tuple(literal(cell) for cell in cells)) for key, cells in rows]
         if new == self._shown:
             return len(new)
         if [key for key, _ in new] == [key for key, _ in self._shown]:

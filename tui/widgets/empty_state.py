@@ -1,4 +1,4 @@
-"""What a pane says when it has nothing to show: why, and what to do next."""
+"""What a pane says when it has nothing to show: why, and what to do next (literal text: it quotes commands)."""
 
 from __future__ import annotations
 
@@ -11,5 +11,5 @@ class EmptyState(Static):
     """
 
     def __init__(self, message: str, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, markup=False, **kwargs)  # type: ignore[arg-type]
         self.display = False

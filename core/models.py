@@ -1,0 +1,56 @@
+"""The models the `app.*` contract returns, for clients (the TUI, scripts): rows as storage keeps them and the
+closed sets they use. Clients import them from here, never from `storage` (the layering contract checks it)."""
+
+from __future__ import annotations
+
+from storage.models import (
+    AGENT_STATES,
+    PROCESS_STATES,
+    QUEUE_STATES,
+    ROLES,
+    Agent,
+    AgentKind,
+    AgentState,
+    BlackboardEntry,
+    Event,
+    LogAttachment,
+    MemoryEntry,
+    Model,
+    Note,
+    Pane,
+    Process,
+    ProcessState,
+    QueueMessage,
+    QueueState,
+    Role,
+    Route,
+    Schedule,
+    Surface,
+    TokenUsage,
+)
+
+__all__ = [
+    "AGENT_STATES",
+    "PROCESS_STATES",
+    "QUEUE_STATES",
+    "ROLES",
+    "Agent",
+    "AgentKind",
+    "AgentState",
+    "BlackboardEntry",
+    "Event",
+    "LogAttachment",
+    "MemoryEntry",
+    "Model",
+    "Note",
+    "Pane",
+    "Process",
+    "ProcessState",
+    "QueueMessage",
+    "QueueState",
+    "Role",
+    "Route",
+    "Schedule",
+    "Surface",
+    "TokenUsage",
+]
