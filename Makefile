@@ -37,6 +37,7 @@ run: $(VENV)/.installed tmux
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test: $(VENV)/.dev-installed tmux agents lint
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -13,14 +13,19 @@ import socket
 from pathlib import Path
 
 
-def _start_ticks(pid: int) -> int:
+def _stat(pid: int) -> list[str] | None:
+    """Fields 3.. of /proc/<pid>/stat (state first), or None without /proc."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0
+        return None
     # The command name (field 2) is in parentheses and may hold spaces: split after its closing parenthesis.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return int(fields[19])
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _start_ticks(pid: int) -> int:
+    fields = _stat(pid)
+    return int(fields[19]) if fields else 0
 
 
 @functools.cache
@@ -43,4 +48,7 @@ def holder_is_gone(claimer: str) -> bool | None:
         return True
     except PermissionError:
         pass  # alive, owned by someone else
-    return start != 0 and _start_ticks(pid) not in (0, start)
+    fields = _stat(pid)
+    if fields and fields[0] in ("Z", "X"):
+        return True  # exited, not yet reaped by its parent: it holds nothing any more
+    return start != 0 and fields is not None and int(fields[19]) != start

@@ -1,16 +1,31 @@
 """A demo bench: a private tmux server with a few shells, adopted as agents, plus routes, queue messages,
 memory, notes and token usage — all created through the same core calls an operator's actions make.
 
-The agents are real bash panes (kind `shell`), so input sent to them is really typed and delivered."""
+The agents are real bash panes (kind `shell`), so input sent to them is really typed and delivered.
+
+A demo home carries a marker file naming its process and its tmux socket: a demo that could not clean up after
+itself (killed with SIGKILL) is recognised by the next one, which removes that home and kills that tmux server.
+Only directories with the marker are touched, never anything else in the temporary directory."""
 
 from __future__ import annotations
 
+import json
+import logging
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from core.bench import Bench
+from core.claimer import holder_is_gone, this_process
 from core.clock import stamp
+from core.tmux import TmuxAdapter
 from storage.models import Pane
+
+log = logging.getLogger(__name__)
+DEMO_PREFIX = "relayboard-demo-"
+DEMO_MARKER = ".relayboard-demo"
 
 # (session, pane name, role, kind, label, project)
 DEMO_AGENTS = (
@@ -26,6 +41,32 @@ SCRATCH_SESSION = "scratch"  # left unadopted, so the adopt picker has something
 @dataclass(frozen=True)
 class DemoBench:
     agent_ids: dict[str, str]
+
+
+def make_demo_home(tmux_socket: str) -> Path:
+    """A fresh temporary home marked as this process's demo, with the tmux socket it will use."""
+    home = Path(tempfile.mkdtemp(prefix=DEMO_PREFIX))
+    (home / DEMO_MARKER).write_text(json.dumps({"owner": this_process(), "tmux_socket": tmux_socket}))
+    return home
+
+
+def reap_stale_demos(tmux_binary: str = "tmux", root: Path | None = None) -> list[Path]:
+    """Remove what demos whose process is gone left behind (their home and their private tmux server)."""
+    removed = []
+    for home in sorted(Path(root or tempfile.gettempdir()).glob(f"{DEMO_PREFIX}*")):
+        marker = home / DEMO_MARKER
+        try:
+            data = json.loads(marker.read_text())
+            owner, socket = str(data["owner"]), str(data["tmux_socket"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a demo home this code wrote: never touched
+        if not socket.startswith(DEMO_PREFIX) or not holder_is_gone(owner):
+            continue
+        TmuxAdapter(socket, tmux_binary).kill_server_now()
+        shutil.rmtree(home, ignore_errors=True)
+        log.info("removed the leftovers of a killed demo: %s (tmux -L %s)", home, socket)
+        removed.append(home)
+    return removed
 
 
 async def _start_panes(bench: Bench) -> None:

@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from core.audit import Scope
 from core.bench import Bench
-from core.calls import failure, invoke, lookup, ok
+from core.calls import failure, invoke, lookup
 from core.errors import BenchError
 from core.notices import RESYNC, Notice, Subscription, topic_of
-from core.sessions import SUBSCRIBE, Subscribed, SubscribeParams
+from core.sessions import APP_CONTRACT_VERSION, SUBSCRIBE, Subscribed, SubscribeParams
 from core.validation import parse
 from core.wire import (
     MAX_REQUEST_BYTES,
@@ -40,6 +42,7 @@ from core.wire import (
     Oversized,
     decode_line,
     encode,
+    encode_ok,
     malformed,
 )
 
@@ -246,15 +249,15 @@ class Server:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(connection.writer.wait_closed(), 1.0)
 
-    async def _send(self, connection: Connection, message: dict[str, Any]) -> None:
-        data = encode(message)
+    async def _send(self, connection: Connection, message: dict[str, Any] | bytes, request_id: Any = None) -> None:
+        data = message if isinstance(message, bytes) else encode(message)
         if len(data) > MAX_RESPONSE_BYTES:
             error = BenchError(
                 "payload_too_large",
                 f"the response is {len(data)} bytes; the limit is {MAX_RESPONSE_BYTES}: ask for less (limit, lines)",
                 details={"size_limit_bytes": MAX_RESPONSE_BYTES, "actual_size_bytes": len(data)},
             )
-            data = encode({**failure(error), **({"id": message["id"]} if "id" in message else {})})
+            data = encode({**failure(error), **({"id": request_id} if request_id is not None else {})})
         if connection.closed:
             return
         async with connection.write_lock:
@@ -269,18 +272,19 @@ class Server:
     # -- one request ----------------------------------------------------------------------------------------
     async def _handle(self, connection: Connection, request: dict[str, Any]) -> None:
         request_id = request.get("id")
+        response: dict[str, Any] | bytes
         try:
-            response = await self._answer(connection, request)
+            response = encode_ok(await self._answer(connection, request), APP_CONTRACT_VERSION, request_id)
         except BenchError as exc:
             response = failure(exc)
         except Exception:
             log.exception("internal error serving a request")
             response = failure(BenchError("internal_error", "internal error; see the log for details"))
-        if request_id is not None:
+        if isinstance(response, dict) and request_id is not None:
             response["id"] = request_id
-        await self._send(connection, response)
+        await self._send(connection, response, request_id)
 
-    async def _answer(self, connection: Connection, request: dict[str, Any]) -> dict[str, Any]:
+    async def _answer(self, connection: Connection, request: dict[str, Any]) -> BaseModel:
         if connection.uid is not None and connection.uid != self._uid:
             raise BenchError("permission_denied", "this core serves its own user only")
         unknown = sorted(set(request) - REQUEST_KEYS)
@@ -295,11 +299,11 @@ class Server:
         if params is not None and not isinstance(params, dict):
             raise malformed("not an object", "params must be a JSON object")
         if call is SUBSCRIBE:
-            return ok(await self._subscribe(connection, params))
+            return await self._subscribe(connection, params)
         result = await invoke(self.bench, call, params, caller)
         if call.name == "app.hello":
             connection.tokens.add(result.app_session_token)  # type: ignore[attr-defined]
-        return ok(result)
+        return result
 
     async def _subscribe(self, connection: Connection, params: Any) -> Subscribed:
         """Live notices from now, after replaying what the client missed since `since_seq`. The live

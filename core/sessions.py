@@ -107,7 +107,7 @@ class Subscribed(Model):
 
 
 PREFLIGHT = Call(
-    "app.preflight", PreflightParams, Preflight, "Is the core reachable? (no session needed)", session=False
+    "app.preflight", PreflightParams, Preflight, "Is the core reachable, and who serves it?", session=False
 )
 HELLO = Call("app.hello", HelloParams, Hello, "Open a session: returns its token.", session=False)
 SUBSCRIBE = Call(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 # Imported eagerly on purpose: libtmux reads sys.stdout.encoding at import, which fails once Textual has
@@ -25,6 +27,7 @@ from core.clock import Clock, stamp
 from core.errors import BenchError
 from storage.models import Model, Pane
 
+log = logging.getLogger(__name__)
 _FIELDS = (
     "pane_id",
     "session_name",
@@ -262,13 +265,20 @@ class TmuxAdapter:
     async def switch_client(self, pane_id: str) -> None:
         await asyncio.to_thread(self._run, "switch-client", "-t", pane_id)
 
-    async def kill_server(self) -> None:
-        def kill() -> None:
+    def kill_server_now(self) -> None:
+        """Kill this socket's server if one runs, and remove the socket file tmux leaves behind."""
+        try:
             server = self._server()
             if server.is_alive():
                 server.kill()
+        except (BenchError, tmux_exc.LibTmuxException, OSError):
+            pass
+        path = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / self.socket_label
+        if self.socket_name and path.is_socket():
+            path.unlink(missing_ok=True)
 
-        await asyncio.to_thread(kill)
+    async def kill_server(self) -> None:
+        await asyncio.to_thread(self.kill_server_now)
 
 
 class ScanStatus(Model):
@@ -321,15 +331,23 @@ class PaneScanner:
             ) from None
 
     async def _execute(self, scan: _Scan) -> ScanStatus:
+        """Any failure ends this scan as `failed` (a storage error too, not only tmux's): the scan in flight is
+        always cleared, so the next request runs a new scan instead of joining a dead one for good."""
         try:
             found = await self._run_scan()
             final = scan.status.model_copy(
                 update={"state": "done", "panes_found": found, "finished_at": stamp(self._clock.now())}
             )
-        except BenchError as exc:
+        except Exception as exc:
+            if not isinstance(exc, BenchError):
+                log.warning("pane scan failed", exc_info=True)
+            error = exc.message if isinstance(exc, BenchError) else f"the scan failed ({type(exc).__name__})"
             final = scan.status.model_copy(
-                update={"state": "failed", "error": exc.message, "finished_at": stamp(self._clock.now())}
+                update={"state": "failed", "error": error, "finished_at": stamp(self._clock.now())}
             )
+        except BaseException:
+            self._current = None  # cancelled: the next request starts afresh
+            raise
         scan.status = final
         self._history[final.scan_id] = final
         while len(self._history) > self.HISTORY:

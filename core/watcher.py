@@ -114,7 +114,7 @@ class AgentWatcher(LoopService):
             async with self.ctx.db.write() as w:
                 for agent, change in updates:
                     await repo.set_observed(w, agent.agent_id, change)
-                    if "state" in change:
+                    if change.get("state", agent.state) != agent.state:  # a new why alone is not an event
                         events.append(
                             await self.ctx.recorder.stage(
                                 w,

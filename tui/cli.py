@@ -15,9 +15,10 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
+import threading
 import tomllib
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -259,6 +260,79 @@ async def _headless(home: Path, socket: Path | None) -> int:
 
 
 # -- the TUI ----------------------------------------------------------------------------------------------------
+class _Stopper:
+    """SIGTERM, SIGINT and SIGHUP end the TUI as `q` does, then the caller's cleanup runs: a closed terminal or a
+    dropped SSH link hangs up the process, and that must not leave anything behind.
+
+    * Before the app runs (the demo seeding), the signal cancels the command, so its cleanup runs all the same.
+    * SIGHUP while the app runs: the terminal is gone, so Textual can neither restore it nor be trusted to shut
+      down (its output thread dies on the first failed write and the next writes block for good: seen here).
+      `hangup` (close the core, the demo's cleanup) runs at once on the event loop, then the process exits.
+    * SIGTERM, SIGINT: the app exits and the terminal is restored; should that not finish within `GRACE`
+      seconds, `last_resort` (synchronous cleanup) runs from a thread and the process exits anyway.
+    """
+
+    GRACE = 4.0
+
+    def __init__(
+        self,
+        hangup: Callable[[], Awaitable[None]] | None = None,
+        last_resort: Callable[[], None] | None = None,
+    ) -> None:
+        self.app: Any = None
+        self.signum: int | None = None
+        self._hangup = hangup
+        self._last_resort = last_resort
+        self._task = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
+
+    def __enter__(self) -> _Stopper:
+        for signum in STOP_SIGNALS:
+            self._loop.add_signal_handler(signum, self._stop, signum)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum in STOP_SIGNALS:
+            self._loop.remove_signal_handler(signum)
+
+    def _stop(self, signum: int) -> None:
+        logging.getLogger(__name__).info("stopping on %s", signal.Signals(signum).name)
+        first, self.signum = self.signum is None, signum
+        if not first:
+            return
+        if self.app is None or not self.app.is_running:
+            if self._task is not None:
+                self._task.cancel()
+        elif signum == signal.SIGHUP:
+            self._loop.create_task(self._hung_up())
+        else:
+            self.app.exit(return_code=128 + signum)
+            timer = threading.Timer(self.GRACE, self._give_up)
+            timer.daemon = True
+            timer.start()
+
+    async def _hung_up(self) -> None:
+        try:
+            if self._hangup is not None:
+                await self._hangup()
+        finally:
+            logging.shutdown()
+            os._exit(128 + signal.SIGHUP)
+
+    def _give_up(self) -> None:
+        logging.getLogger(__name__).warning("the app did not exit within %.0f s; exiting without it", self.GRACE)
+        try:
+            if self._last_resort is not None:
+                self._last_resort()
+        finally:
+            logging.shutdown()
+            os._exit(self.code or 1)
+
+    @property
+    def code(self) -> int | None:
+        return None if self.signum is None else 128 + self.signum
+
+
 def _refresh_seconds(home: Path) -> float | None:
     """The one UI setting the TUI needs before the core loads, read without it (no pydantic before first paint)."""
     path = Path(os.environ.get("RELAYBOARD_CONFIG") or home / "config.toml")
@@ -285,40 +359,76 @@ async def _tui(home: Path, socket: Path | None) -> int:
         return await client_module.LocalClient.open(home, surface="tui")  # type: ignore[no-any-return]
 
     app = RelayboardApp(open_client, refresh_seconds=_refresh_seconds(home), exit_on_open_failure=True)
-    await app.run_async()
-    return app.return_code or 0
+
+    async def close_core() -> None:  # the database closed and the services stopped; managed agents stay in tmux
+        if app._client is not None:
+            await app._client.close()
+
+    with _Stopper(hangup=close_core) as stopper:
+        stopper.app = app
+        try:
+            await app.run_async()  # on exit the app closes its client: database closed, services stopped
+        except OSError:
+            # The terminal went away under it (a hang-up): the core was still closed by the app's unmount.
+            logging.getLogger(__name__).info("terminal lost while exiting", exc_info=True)
+    return stopper.code or app.return_code or 0
 
 
 async def _demo(keep: bool) -> int:
     from core.bench import Bench
     from core.client import LocalClient
     from core.config import Settings
-    from core.demo import seed_demo
+    from core.demo import DEMO_PREFIX, make_demo_home, reap_stale_demos, seed_demo
+    from core.tmux import TmuxAdapter
     from tui.app import RelayboardApp
 
-    home = Path(tempfile.mkdtemp(prefix="relayboard-demo-"))
-    _setup_logging(home)
-    settings = Settings(
-        tmux_socket=f"relayboard-demo-{uuid.uuid4().hex[:8]}", claude_home=home / "claude", codex_home=home / "codex"
-    )
-    if shutil.which(settings.tmux_binary) is None:
+    if shutil.which("tmux") is None:
         print("error: the demo needs tmux (sudo apt-get install tmux)", file=sys.stderr)
         return 2
-    bench = await Bench.open(home, surface="tui", settings=settings)
-    try:
-        print("seeding the demo bench…", file=sys.stderr)
-        await seed_demo(bench)
-        await bench.start()
-        await RelayboardApp(LocalClient(bench)).run_async()
-    finally:
+    for stale in await asyncio.to_thread(reap_stale_demos):
+        print(f"removed the leftovers of a killed demo: {stale}", file=sys.stderr)
+    socket = f"{DEMO_PREFIX}{uuid.uuid4().hex[:8]}"
+    home = make_demo_home(socket)
+    _setup_logging(home)
+    settings = Settings(tmux_socket=socket, claude_home=home / "claude", codex_home=home / "codex")
+    bench: Bench | None = None
+
+    def remove_leftovers() -> None:
         if not keep:
-            await bench.ctx.tmux.kill_server()
-        await bench.close()
-        if keep:
-            print(f"demo home kept at {home} (tmux -L {settings.tmux_socket})")
-        else:
+            TmuxAdapter(socket).kill_server_now()
             shutil.rmtree(home, ignore_errors=True)
-    return 0
+
+    async def hung_up() -> None:
+        await _demo_cleanup(bench, home, socket, keep)
+
+    with _Stopper(hangup=hung_up, last_resort=remove_leftovers) as stopper:
+        try:
+            bench = await Bench.open(home, surface="tui", settings=settings)
+            print("seeding the demo bench…", file=sys.stderr)
+            await seed_demo(bench)
+            await bench.start()
+            stopper.app = RelayboardApp(LocalClient(bench))
+            try:
+                await stopper.app.run_async()
+            except OSError:
+                logging.getLogger(__name__).info("terminal lost while exiting", exc_info=True)
+        except asyncio.CancelledError:
+            pass  # a signal before the app ran: clean up below all the same
+        finally:
+            await asyncio.shield(_demo_cleanup(bench, home, socket, keep))
+    if keep:
+        print(f"demo home kept at {home} (tmux -L {socket})", file=sys.stderr)
+    return stopper.code or 0
+
+
+async def _demo_cleanup(bench: Any, home: Path, socket: str, keep: bool) -> None:
+    from core.tmux import TmuxAdapter
+
+    if bench is not None:
+        await bench.close()
+    if not keep:
+        await asyncio.to_thread(TmuxAdapter(socket).kill_server_now)
+        await asyncio.to_thread(shutil.rmtree, home, True)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -300,6 +300,66 @@ async def test_export_then_import_through_the_cli(run_cli, cli_home: Path, tmp_p
     assert [n["title"] for n in notes["rows"]] == ["keep me"]
 
 
+async def test_export_leaves_launch_env_values_out_unless_asked(run_cli, cli_home: Path, tmp_path: Path) -> None:
+    bench = await Bench.open(cli_home, settings=load_settings(cli_home))
+    try:
+        workdir = tmp_path / "work"
+        workdir.mkdir()
+        await bench.launcher.launch(
+            {"name": "keyed", "preset": "shell", "cwd": str(workdir), "env": {"API_TOKEN": "tok-5551212"}}
+        )
+    finally:
+        await bench.ctx.tmux.kill_server()
+        await bench.close()
+    plain = tmp_path / "plain.json"
+    done = run_cli("export", str(plain), home=cli_home)
+    assert done.returncode == 0, done.stderr
+    assert "tok-5551212" not in plain.read_text()
+    assert done.stderr.strip() == (
+        "left out the launch environment values of 1 agent(s) (keyed: API_TOKEN); pass --include-secrets to keep them"
+    )
+    document = json.loads(plain.read_text())
+    assert document["secrets_left_out"] == [{"agent": "keyed", "env": ["API_TOKEN"]}]
+    assert json.loads(document["tables"]["agents"][0]["launch_env"]) == {"API_TOKEN": ""}
+    full = tmp_path / "full.json"
+    done = run_cli("export", str(full), "--include-secrets", home=cli_home)
+    assert done.returncode == 0 and done.stderr == ""
+    assert "tok-5551212" in full.read_text()
+
+
+def test_export_to_a_missing_directory_or_onto_a_directory_is_one_line(run_cli, cli_home: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir" / "bench.json"
+    done = run_cli("export", str(missing), home=cli_home)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"error: validation_failed: cannot write {missing}: the directory {missing.parent} does not exist\n"
+    )
+    done = run_cli("export", str(tmp_path), home=cli_home)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: validation_failed: {tmp_path} is a directory")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_output_piped_into_head_ends_with_one_line(cli_home: Path) -> None:
+    """app.describe prints ~230 KB: far more than a pipe holds, so `head` closes it while Relayboard writes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RELAYBOARD_", "TMUX"))}
+    command = f"{sys.executable} -m tui.cli call app.describe --home {cli_home} | head -c 10; exit ${{PIPESTATUS[0]}}"
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.stdout == '{\n  "ok": '
+    assert done.returncode == 1
+    assert done.stderr == "relayboard: output closed before it was all written (broken pipe)\n"
+
+
+def test_call_with_params_nested_5000_deep_is_malformed_request(run_cli, cli_home: Path) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    done = run_cli("call", "app.agent.list", f'{{"filters": {deep}}}', home=cli_home)
+    assert done.returncode == 2
+    error = done.json()["error"]
+    assert (error["code"], error["details"]) == ("malformed_request", {"reason": "json decode error"})
+
+
 # -- layering -----------------------------------------------------------------------------------------------------
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +14,7 @@ from textual.widgets import Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
 from core.models import ROLES, Pane
+from tui.widgets.literal import literal
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class AdoptModal(ModalScreen[AdoptRequest | None]):
                 *(
                     Option(
                         # tmux session names and commands are whatever someone typed: literal text.
-                        Text(f"{p.session_name}:{p.window_index}.{p.pane_index}  {p.pane_id}  {p.current_command}"),
+                        literal(f"{p.session_name}:{p.window_index}.{p.pane_index}  {p.pane_id}  {p.current_command}"),
                         id=p.pane_id,
                     )
                     for p in self.panes

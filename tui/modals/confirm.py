@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label
+
+from tui.widgets.literal import literal
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -25,7 +26,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(self.question))  # names agents and panes: literal, never markup
+            yield Label(literal(self.question))  # names agents and panes: literal, never markup
             yield Label("[b]y[/b] / Enter: yes    [b]n[/b] / Escape: no", classes="dim")
 
     def action_answer(self, answer: bool) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from core.models import ROLES, Agent
+from tui.widgets.literal import literal
 
 
 class EditAgentModal(ModalScreen[dict[str, Any] | None]):
@@ -29,7 +29,7 @@ class EditAgentModal(ModalScreen[dict[str, Any] | None]):
     def compose(self) -> ComposeResult:
         agent = self.agent
         with Vertical(classes="dialog"):
-            yield Label(Text(f"Edit {agent.name}", style="bold"))
+            yield Label(literal(f"Edit {agent.name}", style="bold"))
             with Grid(classes="form"):
                 yield Label("Label")
                 yield Input(agent.label, placeholder="what this agent is for", id="edit-label", compact=True)

@@ -29,7 +29,7 @@ class HelpModal(ModalScreen[None]):
             keys.append(f"  {key:<{width}}  ", style="bold")
             keys.append(f"{description}\n")
         with VerticalScroll(classes="dialog", id="help-body"):
-            yield Label(f"[b]{self.title_text}[/b]")
+            yield Label(Text(self.title_text, style="bold"))
             yield Markdown(self.body, id="help-text")
             yield Label("[b]Keys[/b]")
             yield Static(keys, id="help-keys")

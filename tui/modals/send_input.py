@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label, TextArea
+
+from tui.widgets.literal import literal
 
 MAX_BYTES = 16 * 1024  # the core's limit; shown here, enforced there
 
@@ -40,8 +41,8 @@ class SendInputModal(ModalScreen[SendInput | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="send-dialog"):
-            title = Text(f"Send input to {self.agent_name}", style="bold")
-            title.append(f" ({self.kind})", style="")
+            title = literal(f"Send input to {self.agent_name}", style="bold")
+            title.append(literal(f" ({self.kind})"))
             yield Label(title)
             yield TextArea(id="send-text", soft_wrap=True, show_line_numbers=False)
             yield Label(

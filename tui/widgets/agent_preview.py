@@ -18,6 +18,7 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerCancelled
 
 from core.errors import BenchError
+from tui.widgets.literal import literal, printable
 
 log = logging.getLogger(__name__)
 CaptureFn = Callable[[str, int], Awaitable[str]]  # (agent id, lines) -> the screen as text
@@ -57,8 +58,8 @@ class AgentPreview(Widget):
     def select(self, agent_id: str | None, title: str = "", subtitle: str = "") -> None:
         """Preview `agent_id` (None: nothing selected). Titles may change without a new capture; they hold labels
         and paths the operator typed, so they are literal text, not markup."""
-        self.border_title = Text(title)
-        self.border_subtitle = Text(subtitle)
+        self.border_title = literal(title)
+        self.border_subtitle = literal(subtitle)
         if agent_id == self.agent_id:
             return
         self.agent_id = agent_id
@@ -118,6 +119,7 @@ class AgentPreview(Widget):
             return Text("capturing…", style="dim")
         text, problem = self._shown
         if problem:
-            return Text(text, style="yellow")
+            return literal(text, style="yellow")
         lines = text.splitlines()[-max(1, self.content_size.height) :]
-        return Text("\n".join(lines), no_wrap=True, overflow="crop", end="")
+        # What the agent printed, never markup: `[/x]` on its screen must not end the app.
+        return Text(printable("\n".join(lines)), no_wrap=True, overflow="crop", end="")

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from rich.cells import cell_len
 from rich.text import Text
 
-from tui.widgets.bench_table import BenchTable, literal
+from tui.widgets.bench_table import BenchTable
+from tui.widgets.literal import literal
 
 if TYPE_CHECKING:
     from core.models import Agent
@@ -75,7 +76,7 @@ class AgentTable(BenchTable):
         wide = width >= WIDE
         rows = [self._cells(agent, wide) for agent in self._agents]
         labels = ["Name", "Role", "Kind", "State", "Why", *(["Pane", "Project"] if wide else []), "Active"]
-        widths = [max([cell_len(label), *(cell_len(str(row[i])) for row in rows)]) for i, label in enumerate(labels)]
+        widths = [max([cell_len(label), *(literal(row[i]).cell_len for row in rows)]) for i, label in enumerate(labels)]
         why = labels.index("Why")
         room = width - SCROLLBAR - 2 * self.cell_padding * len(labels) - sum(widths) + widths[why]
         widths[why] = max(MIN_WHY, min(widths[why], room))

@@ -1,7 +1,7 @@
 """A DataTable that is refilled from snapshots without losing the operator's place.
 
 Every cell is shown literally: a `str` (a message, a label, a model name from a log) becomes `Text` here, because
-DataTable parses plain strings as markup, and `[/x]` in an agent's output would end the app.
+DataTable parses plain strings as markup, and `[/x]` in an agent's output would end the app (see `literal`).
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from collections.abc import Iterable, Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
+from tui.widgets.literal import literal
+
 Cell = str | Text
-
-
-def literal(cell: Cell) -> Text:
-    return cell if isinstance(cell, Text) else Text(cell)
 
 
 class BenchTable(DataTable[Text]):

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
+from tui.widgets.literal import printable
+
 if TYPE_CHECKING:
     from core.hints import Hint
     from core.readiness import ReadinessReport
@@ -23,8 +25,10 @@ SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "action_required": "bold 
 def _hint_line(text: Text, hint: Hint) -> None:
     # The fix first: on a narrow terminal the line is cut at the right, and the fix is what the operator needs.
     text.append("   » ", style=SEVERITY_STYLE[hint.severity])
-    text.append(hint.action, style="bold")
-    text.append(f"  {hint.message}\n", style="dim")
+    # Text, never markup; and visible control characters: a hint quotes the configured socket name, a reason what
+    # tmux or the database said.
+    text.append(printable(hint.action), style="bold")
+    text.append(printable(f"  {hint.message}\n"), style="dim")
 
 
 class ReadinessBanner(Static):
@@ -46,7 +50,7 @@ class ReadinessBanner(Static):
             glyph, style = STATUS_STYLE[row.status]
             text.append(f" {glyph} ", style=f"bold {style}")
             text.append(f"{row.name} {row.status}", style=style)
-            text.append(f": {row.reason}\n")
+            text.append(printable(f": {row.reason}\n"))
             for hint in hints:
                 if hint.subsystem == row.name:
                     _hint_line(text, hint)
