@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint tmux node agents screenshots bench clean
+.PHONY: run test lint tmux node agents screenshots bench mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Relayboard needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -48,5 +48,11 @@ screenshots: $(VENV)/.dev-installed tmux
 bench: $(VENV)/.dev-installed tmux
 	$(BIN)/python benchmarks/run_all.py
 
+# Mutation testing of the call boundary's decisions ([tool.mutmut] in pyproject.toml); minutes, not part of CI.
+mutate: $(VENV)/.dev-installed tmux
+	$(BIN)/pip install --quiet "mutmut>=3.3,<4"
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2; $(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info snapshot_report.html
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info snapshot_report.html mutants

@@ -65,7 +65,6 @@ class Subscription:
         self._hub = hub
         self.topics = topics
         self._queue: asyncio.Queue[Notice] = asyncio.Queue(maxsize=size)
-        self.dropped = 0
 
     def wants(self, notice: Notice) -> bool:
         return self.topics is None or notice.topic in self.topics or notice.topic == RESYNC
@@ -77,7 +76,6 @@ class Subscription:
             self._queue.put_nowait(notice)
         except asyncio.QueueFull:
             # Too slow to keep up: forget the backlog, ask the subscriber to reload instead.
-            self.dropped += self._queue.qsize()
             while not self._queue.empty():
                 self._queue.get_nowait()
             self._queue.put_nowait(Notice(RESYNC, notice.seq))

@@ -129,7 +129,6 @@ class Sessions:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._active: dict[str, Session] = {}
-        self._ended: set[str] = set()
         self._next_id = 1
 
     @property
@@ -195,15 +194,15 @@ class Sessions:
             raise BenchError("app_session_required", "this call needs a session: send app.hello first")
         session = self._active.get(token)
         if session is None:
-            # A well-formed token we do not hold ended (its connection closed, or this core restarted).
-            if _is_uuid(token) or token in self._ended:
+            # Tokens are uuid4s: a well-formed one we do not hold ended (its connection closed, or this core
+            # restarted and forgot it); anything else never was a token.
+            if _is_uuid(token):
                 raise BenchError("app_session_expired", "the session ended; send app.hello again")
             raise BenchError("app_session_required", "app_session_token is not a session token; send app.hello")
         return session
 
     def end(self, token: str) -> None:
-        if self._active.pop(token, None) is not None:
-            self._ended.add(token)
+        self._active.pop(token, None)
 
     @SUBSCRIBE.implementation
     async def subscribe(self, params: SubscribeParams | dict[str, Any] | None = None) -> Subscribed:

@@ -197,3 +197,41 @@ async def test_removing_an_agent_disables_the_routes_that_name_it_and_keeps_thei
         "disabled route to-api-tests: its target agent api-tests was removed",
     ]
     assert {e.payload["reason"] for e in updates} == {"source_removed", "target_removed"}
+
+
+async def test_backoff_doubles_from_the_first_delay_up_to_the_cap(bench: Bench) -> None:
+    from core.services import BACKOFF_FIRST, BACKOFF_MAX
+
+    watcher = bench.watcher
+    delays = []
+    for failures in range(1, 10):
+        watcher._failures = failures
+        delays.append(watcher.backoff())
+    assert delays[:4] == [BACKOFF_FIRST, 2 * BACKOFF_FIRST, 4 * BACKOFF_FIRST, 8 * BACKOFF_FIRST]
+    assert max(delays) == BACKOFF_MAX and delays[-1] == BACKOFF_MAX
+    watcher._failures = 0
+    assert watcher.backoff() == BACKOFF_FIRST
+
+
+async def test_health_says_running_failures_the_error_and_when_it_retries(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.errors import BenchError
+
+    async def failing() -> int:
+        raise BenchError("tmux_unavailable", "tmux said no")
+
+    idle = bench.watcher.health()
+    assert (idle.running, idle.failures, idle.last_error, idle.retry_in) == (False, 0, "", None)
+    monkeypatch.setattr(bench.watcher, "tick", failing)
+    monkeypatch.setattr("core.services.BACKOFF_FIRST", 30.0)
+    await bench.watcher.start()
+    try:
+        await eventually(lambda: asyncio.sleep(0, bench.watcher.health().failures == 1), within=5)
+        health = bench.watcher.health()
+        assert health.running is True
+        assert health.last_error == "tmux said no"  # a core error's own message (others: only the type)
+        assert health.retry_in is not None and 29.0 < health.retry_in <= 30.0
+    finally:
+        await bench.watcher.stop()
+    assert bench.watcher.health().running is False

@@ -109,3 +109,70 @@ async def test_the_cli_lists_every_call(run_cli) -> None:  # type: ignore[no-unt
     listed = [line.split()[0] for line in done.stdout.splitlines()]
     assert listed == sorted(REGISTRY)
     assert any(line.startswith("app.hello ") and "(no session)" in line for line in done.stdout.splitlines())
+
+
+# -- the declaration itself --------------------------------------------------------------------------------------
+@pytest.fixture
+def scratch_names() -> Any:
+    """Names a test declares, removed from the registry again afterwards."""
+    made: list[str] = []
+    yield made
+    for name in made:
+        REGISTRY.pop(name, None)
+
+
+def test_a_call_is_declared_once_with_a_name_and_one_line_of_help(scratch_names: list[str]) -> None:
+    from core.registry import Call, unimplemented
+    from core.validation import Params
+
+    call = Call("app.test.probe", Params, Params, "A probe.", session=False, mutates=True)
+    scratch_names.append(call.name)
+    assert REGISTRY["app.test.probe"] is call
+    assert (call.name, call.owner, call.attribute) == ("app.test.probe", None, "")
+    assert (call.params, call.result, call.help, call.session, call.mutates) == (
+        Params,
+        Params,
+        "A probe.",
+        False,
+        True,
+    )
+    assert "app.test.probe" in unimplemented()
+    default = Call("app.test.defaults", Params, Params, "Defaults.")
+    scratch_names.append(default.name)
+    assert (default.session, default.mutates) == (True, False)
+    for bad in ("test.probe", "app", "app.Test.probe", "app.test.", "app.test-probe", "app..x"):
+        with pytest.raises(ValueError, match="is not app"):
+            Call(bad, Params, Params, "x")
+    with pytest.raises(ValueError, match="declared twice"):
+        Call("app.test.probe", Params, Params, "again")
+    for help_text in ("", "two\nlines"):
+        with pytest.raises(ValueError, match="one line of help"):
+            Call("app.test.helpless", Params, Params, help_text)
+    assert "app.test.helpless" not in REGISTRY
+
+
+def test_the_implementation_is_recorded_on_its_class_and_only_once(scratch_names: list[str]) -> None:
+    from core.registry import Call, unimplemented
+    from core.validation import Params
+
+    call = Call("app.test.implemented", Params, Params, "Implemented.")
+    scratch_names.append(call.name)
+
+    class Owner:
+        @call.implementation
+        async def serve(self, params: Params) -> Params:
+            return params
+
+    assert (call.owner, call.attribute) == (Owner, "serve")
+    assert "serve" in Owner.__dict__ and callable(Owner.__dict__["serve"])  # the plain function, put back
+    assert not hasattr(Owner.__dict__["serve"], "call")
+    assert call.name not in unimplemented()
+    with pytest.raises((ValueError, RuntimeError)) as caught:
+
+        class Twice:
+            @call.implementation
+            async def again(self, params: Params) -> Params:
+                return params
+
+    assert "implemented twice" in str(caught.value) + str(caught.value.__cause__)
+    assert call.owner is Owner
