@@ -135,10 +135,10 @@ class PaneScreen(Screen[None]):
             self._refreshing = False
 
     async def _refresh(self) -> None:
-        from core.readiness import READINESS
-
         try:
-            client = await self.relayboard.get_client()
+            client = await self.relayboard.get_client()  # the opener loads the core in a thread: first paint first
+            from core.readiness import READINESS  # loaded by now; importing it before would block the first frame
+
             report = self.readiness = await client.call(READINESS)
             self.query_one(PaneTabs).mode = client.mode if client.connected else "detached"
             if not client.connected:
