@@ -71,6 +71,21 @@ def terminal(tmux_socket: str, tmp_path: Path, tmux_bin: str) -> Iterator[Termin
         term.close()
         for sock in (scratch / f"tmux-{os.getuid()}").glob("*"):  # whatever a failed test left running
             subprocess.run(["tmux", "-S", str(sock), "kill-server"], capture_output=True, check=False)
+        for pid in processes_with(f"TMPDIR={scratch}"):  # a demo or TUI a failed test left behind
+            os.kill(pid, signal.SIGKILL)
+
+
+def processes_with(variable: str) -> list[int]:
+    """Processes whose environment holds `variable` exactly (what this test started in its terminal)."""
+    found = []
+    needle = variable.encode()
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if needle in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return [pid for pid in found if pid != os.getpid()]
 
 
 def demo_homes(scratch: Path) -> list[Path]:
