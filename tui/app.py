@@ -30,6 +30,7 @@ from tui.screens.routes import RoutesScreen
 from tui.screens.schedules import SchedulesScreen
 from tui.screens.terminals import TerminalsScreen
 from tui.screens.tokens import TokensScreen
+from tui.widgets.literal import printable
 
 if TYPE_CHECKING:
     from core.client import BenchClient
@@ -124,8 +125,11 @@ class RelayboardApp(App[None]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        # Notifications carry names, commands and messages from agents and files: literal text, never markup.
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        """Every toast is literal text with its control characters visible, whatever `markup` says: toasts quote
+        names, session names, commands and the core's messages, and Textual's `Widget.notify` (every screen's)
+        passes `markup=True` on to here."""
+        del markup
+        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"

@@ -148,7 +148,6 @@ def _list_calls() -> int:
 
 
 async def _call(home: Path, method: str, raw: str, socket: Path | None) -> int:
-    from core.audit import Scope
     from core.bench import Bench
     from core.calls import envelope, failure
     from core.client import SocketClient, attached_path
@@ -182,8 +181,7 @@ async def _call(home: Path, method: str, raw: str, socket: Path | None) -> int:
             print(json.dumps(failure(exc)))
             return 2
         async with bench:
-            caller = Scope(bench.ctx.settings.user_id, "cli", bench.ctx.settings.project_id)
-            result = await envelope(bench, method, params, caller)
+            result = await envelope(bench, method, params)  # as the bench's own surface: cli
     print(json.dumps(result, indent=2))
     return 0 if result["ok"] else 1
 

@@ -18,14 +18,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
 from core.errors import BenchError
 from core.notices import RESYNC
-from tui.widgets.literal import printable
 from tui.widgets.pane_tabs import PaneTabs
 from tui.widgets.readiness_banner import ReadinessBanner
 
@@ -78,21 +76,6 @@ class PaneScreen(Screen[None]):
     @property
     def client(self) -> BenchClient:
         return self.relayboard.client
-
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = False,
-    ) -> None:
-        # Widget.notify passes markup=True on to the app: a pane's toasts quote names, session names, commands and
-        # the core's messages, so they are literal (and their control characters visible), never markup.
-        if not markup:
-            message, title = printable(message), printable(title)
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     @property
     def relayboard(self) -> RelayboardApp:
