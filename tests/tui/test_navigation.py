@@ -18,6 +18,7 @@ from tui.modals.help import HelpModal
 from tui.panes import PANES
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.empty_state import EmptyState
+from tui.widgets.pane_tabs import PaneTabs
 from tui.widgets.readiness_banner import ReadinessBanner
 
 pytestmark = pytest.mark.slow
@@ -193,3 +194,17 @@ async def test_unopenable_database_is_a_notification_not_a_traceback(tmp_path: P
         messages = [n.message for n in app._notifications]
         assert any(m.startswith("database_unavailable:") and "relayboard.db" in m for m in messages)
     assert (broken.home / "relayboard.db").read_bytes() == b"this is not sqlite" * 100
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_the_pane_bar_says_where_the_core_runs(client: BenchClient, width: int) -> None:
+    app = RelayboardApp(client, refresh_seconds=0)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await settle(pilot)
+        bar = str(app.screen.query_one(PaneTabs).render())[:width]  # what fits is what is drawn
+        if client.mode == "attached":
+            assert bar.rstrip().endswith("attached")  # always said: the tabs give way at 80 columns
+        elif width == 120:
+            assert bar.rstrip().endswith("local")
+        else:
+            assert "local" not in bar and "9 " in bar  # in-process at 80 columns: the tabs keep the room

@@ -24,13 +24,17 @@ class PaneTabs(Widget):
         self.current = current
 
     def render(self) -> Text:
+        width = self.size.width
         mode = f" {self.mode} " if self.mode else ""
-        narrow = self.size.width < FULL_WIDTH + len(mode)
+        narrow = width < FULL_WIDTH + len(mode)
         text = Text(no_wrap=True, overflow="ellipsis")
         for pane in PANES:
             label = f" {pane.key} {pane.short if narrow else pane.title} "
             text.append(label, style="bold reverse" if pane.id == self.current else "")
-        if mode:
-            text.append(" " * max(1, self.size.width - text.cell_len - len(mode)))
-            text.append(mode, style=MODE_STYLE.get(self.mode, ""))
+        if not mode or (self.mode == "local" and text.cell_len + len(mode) > width):
+            return text  # in-process is the usual case: said only where there is room
+        # Attached or away: always said, the tabs give way (cut with an ellipsis) to make room.
+        text.truncate(max(0, width - len(mode) - 1), overflow="ellipsis")
+        text.append(" " * max(1, width - text.cell_len - len(mode)))
+        text.append(mode, style=MODE_STYLE.get(self.mode, ""))
         return text
