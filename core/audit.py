@@ -20,7 +20,7 @@ from typing import Any
 
 from core.clock import Clock, stamp
 from core.notices import NoticeHub
-from core.security import redact, redact_text
+from core.redaction import redact, redact_text
 from storage import events as events_repo
 from storage.db import Writer
 from storage.models import Event, Origin, Surface

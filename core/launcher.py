@@ -12,8 +12,8 @@ from pydantic import Field
 from core.agents import Agents, InputRole, agent_in_pane, pane_of
 from core.context import Context
 from core.errors import BenchError
+from core.policy import PolicyViolation, check_command, check_directory, check_env
 from core.registry import Call
-from core.security import PolicyViolation, check_command, check_directory, check_env
 from core.validation import Label, Name, Params, parse
 from storage import agents as repo
 from storage.models import Agent, AgentKind, Pane

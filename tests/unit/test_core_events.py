@@ -18,7 +18,7 @@ from core.clock import FixedClock
 from core.config import Settings
 from core.errors import BenchError
 from core.notices import RESYNC, NoticeHub
-from core.security import REDACTED, redact, redact_text
+from core.redaction import REDACTED, redact, redact_text
 from storage import events as events_repo
 from tests.unit.agent_helpers import launch_shell
 
