@@ -14,7 +14,7 @@ from core.errors import BenchError
 from core.lists import ListParams, ListResult, ListSpec, run_list
 from core.registry import Call
 from core.tmux import PaneScanner, ScanStatus
-from core.validation import Label, Name, NonEmptyLabel, Params, parse
+from core.validation import SQLITE_INT_MAX, AgentName, Label, NonEmptyLabel, Params, parse
 from storage import agents as repo
 from storage import routes as routes_repo
 from storage.models import ROLES, Agent, AgentKind, Model, Pane, Role
@@ -99,13 +99,16 @@ class IdParams(Params):
     agent_id: str = Field(min_length=1, max_length=64)
 
 
+PANE_ID = r"^%[0-9]{1,20}$"  # ASCII digits only (\d would take any script's digits)
+
+
 class RegisterParams(Params):
-    pane_id: str = Field(pattern=r"^%\d+$")
+    pane_id: str = Field(pattern=PANE_ID)
     session_name: str = Field(min_length=1, max_length=256)
-    window_index: int = Field(ge=0)
-    pane_index: int = Field(ge=0)
+    window_index: int = Field(ge=0, le=SQLITE_INT_MAX)
+    pane_index: int = Field(ge=0, le=SQLITE_INT_MAX)
     socket: str | None = Field(default=None, max_length=128)
-    name: Name
+    name: AgentName
     role: InputRole = "worker"
     capability: Label = ""
     kind: AgentKind | None = None
@@ -115,8 +118,8 @@ class RegisterParams(Params):
 
 class UpdateParams(Params):
     agent_id: str = Field(min_length=1, max_length=64)
-    expected_version: int | None = Field(default=None, ge=1)
-    name: Name | None = None
+    expected_version: int | None = Field(default=None, ge=1, le=SQLITE_INT_MAX)
+    name: AgentName | None = None
     role: InputRole | None = None
     # Not clearable (CONTRACTS.md): when given, capability must be non-empty; label and project_path clear on "".
     capability: NonEmptyLabel | None = None
@@ -126,7 +129,7 @@ class UpdateParams(Params):
 
 
 class PaneParams(Params):
-    pane_id: str = Field(pattern=r"^%\d+$")
+    pane_id: str = Field(pattern=PANE_ID)
     socket: str | None = Field(default=None, max_length=128)
 
 
@@ -203,6 +206,8 @@ class Agents:
         if shape != written or time.monotonic() - written_at > PANE_SEEN_SECONDS:
             async with self.ctx.db.write() as w:
                 await repo.upsert_panes(w, self.ctx.tmux.socket_label, panes, now)
+                live_pairs = [(p.pane_id, p.session_name) for p in panes]
+                await repo.release_gone_panes(w, self.ctx.tmux.socket_label, live_pairs)
             self._written = (shape, time.monotonic())
         self.live = {p.pane_id: p for p in panes}
         self._live_at = time.monotonic()

@@ -1,8 +1,14 @@
 """Managed agents: launched by Relayboard from a preset or a policy-checked command, each in its own tmux
-session (`rb-<name>`) on the configured socket, so they outlive the TUI and a dropped SSH link."""
+session (`rb-<name>`) on the configured socket, so they outlive the TUI and a dropped SSH link.
+
+Every launch and restart asks the command policy (core/policy.py) first, for the command (custom preset only:
+presets are configuration, trusted), the cwd and the env: a refusal is `policy_denied` before any session,
+process or row exists. `app.policy.check` asks the same question without launching.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from typing import Any, Literal
@@ -12,9 +18,9 @@ from pydantic import Field
 from core.agents import Agents, InputRole, agent_in_pane, pane_of
 from core.context import Context
 from core.errors import BenchError
-from core.policy import PolicyViolation, check_command, check_directory, check_env
+from core.policy import APP_POLICY_CHECK, Policy, PolicyCheckParams, PolicyVerdict, Verdict
 from core.registry import Call
-from core.validation import Label, Name, Params, parse
+from core.validation import AgentName, Label, Params, parse
 from storage import agents as repo
 from storage.models import Agent, AgentKind, Pane
 
@@ -23,7 +29,7 @@ KIND_BY_PRESET: dict[str, AgentKind] = {"claude": "claude", "codex": "codex", "s
 
 
 class LaunchParams(Params):
-    name: Name
+    name: AgentName  # also its tmux session's name (rb-<name>): no '.' or ':', which tmux would rewrite
     preset: Literal["claude", "codex", "shell", "custom"] = "shell"
     command: str | None = Field(default=None, max_length=4096, description="required for the custom preset")
     cwd: str = Field(min_length=1, max_length=4096)
@@ -55,32 +61,35 @@ class Launcher:
     def __init__(self, ctx: Context, agents: Agents) -> None:
         self.ctx = ctx
         self.agents = agents
+        self.policy = Policy.from_settings(ctx.settings)
 
-    def _command(self, p: LaunchParams) -> tuple[str, AgentKind]:
+    def _command(self, p: LaunchParams) -> tuple[str | None, str, AgentKind]:
+        """(the command the policy judges: None for a preset, the preset's command, the agent kind)."""
         settings = self.ctx.settings
-        try:
-            if p.preset == "custom":
-                if not p.command:
-                    raise BenchError("validation_failed", "the custom preset needs a command", field="command")
-                check_command(
-                    p.command,
-                    allow_shells=settings.allow_shell_commands,
-                    allowlist=frozenset(settings.command_allowlist),
-                )
-                return p.command, "other"
-            if p.command:
-                raise BenchError("validation_failed", "command is only for the custom preset", field="command")
-            if p.preset not in settings.presets:
-                raise BenchError("config_invalid", f"preset {p.preset} is not configured", field="presets")
-            return settings.presets[p.preset], KIND_BY_PRESET[p.preset]
-        except PolicyViolation as exc:
-            raise BenchError("policy_denied", str(exc), field="command", details={"reason": str(exc)}) from None
+        if p.preset == "custom":
+            if not p.command:
+                raise BenchError("validation_failed", "the custom preset needs a command", field="command")
+            return p.command, p.command, "other"
+        if p.command:
+            raise BenchError("validation_failed", "command is only for the custom preset", field="command")
+        if p.preset not in settings.presets:
+            raise BenchError("config_invalid", f"preset {p.preset} is not configured", field="presets")
+        return None, settings.presets[p.preset], KIND_BY_PRESET[p.preset]
+
+    async def _admit(self, command: str | None, cwd: str, env: dict[str, str]) -> Verdict:
+        """The policy's verdict, or `policy_denied` (off the event loop: it resolves paths)."""
+        verdict = await asyncio.to_thread(self.policy.check, command, cwd, env)
+        return verdict.enforce()
+
+    @APP_POLICY_CHECK.implementation
+    async def check_policy(self, params: PolicyCheckParams | dict[str, Any]) -> PolicyVerdict:
+        """What a custom launch of this command (in this cwd, with this env) would meet; read-only."""
+        p = parse(PolicyCheckParams, params)
+        verdict = await asyncio.to_thread(self.policy.check, p.command, p.cwd, p.env)
+        return verdict.public()
 
     def _env(self, env: dict[str, str]) -> dict[str, str]:
-        try:
-            check_env(env)
-        except PolicyViolation as exc:
-            raise BenchError("policy_denied", str(exc), field="env", details={"reason": str(exc)}) from None
+        """The launch env plus the configured agent_path (configuration, so not subject to the env rules)."""
         extra = [str(p) for p in self.ctx.settings.agent_path]
         if extra and "PATH" not in env:
             env = {**env, "PATH": os.pathsep.join([*extra, os.environ.get("PATH", "")])}
@@ -89,17 +98,34 @@ class Launcher:
     @LAUNCH.implementation
     async def launch(self, params: LaunchParams | dict[str, Any]) -> Agent:
         p = parse(LaunchParams, params)
-        command, kind = self._command(p)
-        try:
-            cwd = str(check_directory(p.cwd))
-        except PolicyViolation as exc:
-            raise BenchError("policy_denied", str(exc), field="cwd", details={"reason": str(exc)}) from None
+        custom, command, kind = self._command(p)
+        verdict = await self._admit(custom, p.cwd, p.env)
+        if custom is not None and verdict.command is not None:
+            command = verdict.command  # argv quoted again: the shell expands nothing the policy did not see
+        cwd = str(verdict.cwd)
         env = self._env(p.env)
         if await repo.get_by_name(self.ctx.db, p.name):
             raise BenchError("validation_failed", f"an agent named {p.name!r} exists", field="name")
         session = session_name(p.name)
+        if await self.ctx.tmux.has_session(session):
+            raise BenchError(
+                "conflict",
+                f"a tmux session {session} already runs without an agent: adopt its pane (a) or end it first",
+                field="name",
+            )
         pane_id = await self.ctx.tmux.new_session(session, command, cwd, env)
-        await self.ctx.tmux.keep_exited_panes(session)
+        try:
+            return await self._record_launch(p, session, pane_id, command, cwd, kind)
+        except BaseException:
+            # Whatever failed after the session started (a scan, the database): the session goes with it, so a
+            # failed launch leaves neither a process nor a row behind.
+            with contextlib.suppress(BenchError):
+                await self.ctx.tmux.kill_session(session)
+            raise
+
+    async def _record_launch(
+        self, p: LaunchParams, session: str, pane_id: str, command: str, cwd: str, kind: AgentKind
+    ) -> Agent:
         live = await self.agents.refresh()
         pane = live.get(pane_id)
         if pane is None:
@@ -145,26 +171,42 @@ class Launcher:
         except BenchError:
             live = {}  # no tmux server: new-session below starts one
         pane = pane_of(agent, live)
+        # The policy may have changed since the launch: judged again before anything starts.
+        custom = agent.command if agent.kind == "other" else None
+        verdict = await self._admit(custom, agent.launch_cwd, agent.launch_env)
+        cwd = str(verdict.cwd)
+        session = session_name(agent.name)
         if pane is None:
-            # The session is gone (killed or the server restarted): start it again under the same name.
-            pane_id = await self.ctx.tmux.new_session(
-                session_name(agent.name), agent.command, agent.launch_cwd, self._env(agent.launch_env)
+            # Not where the agent last was (killed, or the server restarted): its rb- session, if one is left
+            # behind, is this agent's by its name; otherwise one is started again under that name.
+            pane = next(
+                (p for p in live.values() if (p.session_name, p.window_index, p.pane_index) == (session, 0, 0)), None
             )
-            await self.ctx.tmux.keep_exited_panes(session_name(agent.name))
-            pane = (await self.agents.refresh()).get(pane_id)
-        else:
-            await self.ctx.tmux.respawn(pane.pane_id, agent.command, agent.launch_cwd, self._env(agent.launch_env))
+        created = None
         if pane is None:
-            raise BenchError("tmux_unavailable", f"could not restart {agent.name}")
-        return await self._relink(
-            agent,
-            pane.pane_id,
-            pane.session_name,
-            pane.window_index,
-            pane.pane_index,
-            "agent_restarted",
-            f"restarted {agent.name}",
-        )
+            pane_id = await self.ctx.tmux.new_session(session, agent.command, cwd, self._env(agent.launch_env))
+            created = session
+        else:
+            await self.ctx.tmux.respawn(pane.pane_id, agent.command, cwd, self._env(agent.launch_env))
+            pane_id = pane.pane_id
+        try:
+            pane = (await self.agents.refresh()).get(pane_id)
+            if pane is None:
+                raise BenchError("tmux_unavailable", f"could not restart {agent.name}")
+            return await self._relink(
+                agent,
+                pane.pane_id,
+                pane.session_name,
+                pane.window_index,
+                pane.pane_index,
+                "agent_restarted",
+                f"restarted {agent.name}",
+            )
+        except BaseException:
+            if created is not None:  # a restart that failed leaves no session of its own behind
+                with contextlib.suppress(BenchError):
+                    await self.ctx.tmux.kill_session(created)
+            raise
 
     @KILL.implementation
     async def kill(self, params: AgentIdParams | dict[str, Any]) -> Agent:

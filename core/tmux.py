@@ -120,23 +120,36 @@ class TmuxAdapter:
         return await asyncio.to_thread(self._list_panes, now)
 
     def _new_session(self, name: str, command: str | None, cwd: str | None, env: dict[str, str]) -> str:
-        server = self._server()
-        session = server.new_session(
-            session_name=name,
-            start_directory=cwd,
-            window_command=command,
-            environment=env or None,
-            x=200,
-            y=50,
-        )
-        pane = session.active_window.active_pane
-        return pane.pane_id if pane and pane.pane_id else ""
+        # One tmux invocation that creates the session and sets remain-on-exit on its window before tmux gets to
+        # the child's exit: a command that exits at once leaves a dead pane to be seen (state exited), instead of
+        # a session that vanished before anyone could read its pane id.
+        args = ["new-session", "-d", "-P", "-F", "#{pane_id}", "-s", name, "-x", "200", "-y", "50"]
+        if cwd:
+            args += ["-c", cwd]
+        for key, value in env.items():
+            args += ["-e", f"{key}={value}"]
+        if command:
+            args.append(command)
+        args += [";", "set-option", "-w", "-t", f"={name}:", "remain-on-exit", "on"]
+        out = self._run(*args)
+        if not out or not out[0].startswith("%"):
+            raise BenchError("tmux_unavailable", f"tmux did not report the pane of the new session {name}")
+        return out[0]
 
     async def new_session(
         self, name: str, command: str | None = None, cwd: str | None = None, env: dict[str, str] | None = None
     ) -> str:
-        """Start a detached session; returns its first pane id."""
+        """Start a detached session (its window keeps a pane whose process exited); returns its first pane id."""
         return await asyncio.to_thread(self._new_session, name, command, cwd, env or {})
+
+    async def has_session(self, name: str) -> bool:
+        def has() -> bool:
+            try:
+                return self._server().cmd("has-session", "-t", f"={name}").returncode == 0
+            except (tmux_exc.LibTmuxException, OSError):
+                return False
+
+        return await asyncio.to_thread(has)
 
     def _split(self, session_name: str, command: str | None, cwd: str | None) -> str:
         server = self._server()

@@ -101,6 +101,21 @@ async def upsert_panes(w: Writer, socket: str, panes: Iterable[Pane], now: str) 
     await w.execute(f"UPDATE panes SET alive = 0 WHERE socket = ?{not_seen}", [socket, *ids])
 
 
+async def release_gone_panes(w: Writer, socket: str, live: Iterable[tuple[str, str]]) -> int:
+    """Agents whose pane is not in this scan (pane id, session) let go of the id: tmux reuses ids from %0 after a
+    restart, and a stale claim on one would refuse the agent that now sits in it (UNIQUE socket + pane id).
+    The session name stays, so a managed agent is still found by it and re-linked."""
+    pairs = list(live)
+    if not pairs:
+        return await w.execute("UPDATE agents SET pane_id = NULL WHERE socket = ? AND pane_id IS NOT NULL", (socket,))
+    values = ", ".join("(?, ?)" for _ in pairs)
+    return await w.execute(
+        f"UPDATE agents SET pane_id = NULL WHERE socket = ? AND pane_id IS NOT NULL"
+        f" AND (pane_id, coalesce(session_name, '')) NOT IN (VALUES {values})",
+        [socket, *(item for pair in pairs for item in pair)],
+    )
+
+
 async def get_pane(db: Database, socket: str, pane_id: str) -> Pane | None:
     row = await db.fetchone(
         "SELECT p.*, a.agent_id FROM panes p LEFT JOIN agents a ON a.socket = p.socket AND a.pane_id = p.pane_id"

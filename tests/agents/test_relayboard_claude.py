@@ -39,16 +39,18 @@ async def wait_state(bench: Bench, agent_id: str, state: str, within: float = 30
 
 async def test_launch_drive_and_detect_real_claude(tmp_path: Path, claude_path: Path, claude_home: ClaudeHome) -> None:
     socket = f"relayboard-test-{uuid.uuid4().hex[:10]}"
-    settings = Settings(
-        tmux_socket=socket,
-        claude_home=claude_home.home / ".claude",
-        codex_home=tmp_path / "codex",
-        presets={"claude": f"{claude_path} --permission-mode default", "codex": "codex", "shell": "bash"},
-    )
     with FakeAnthropic() as fake:
+        env = claude_env(claude_home.home, fake.base_url)
+        settings = Settings(
+            tmux_socket=socket,
+            claude_home=claude_home.home / ".claude",
+            codex_home=tmp_path / "codex",
+            presets={"claude": f"{claude_path} --permission-mode default", "codex": "codex", "shell": "bash"},
+            # The agent's environment sets PATH (and whatever the CI machine has): the operator allows them here.
+            allowed_env_names=sorted(env),
+        )
         bench = await Bench.open(tmp_path / "relayboard", settings=settings)
         try:
-            env = claude_env(claude_home.home, fake.base_url)
             agent = await bench.launcher.launch(
                 {"name": "claude-1", "preset": "claude", "cwd": str(claude_home.project), "env": env}
             )

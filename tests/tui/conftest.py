@@ -62,5 +62,8 @@ async def client(request: pytest.FixtureRequest, demo_bench: Bench, short_dir: P
 
 
 @pytest.fixture
-def app(client: BenchClient) -> RelayboardApp:
+def app(client: BenchClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RelayboardApp:
+    # The launch form proposes the directory Relayboard was started in; the command policy allows only project roots
+    # (by default under home and the temporary directory), so start where an operator's project would be.
+    monkeypatch.chdir(tmp_path)
     return RelayboardApp(client, refresh_seconds=0)
