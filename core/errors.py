@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
+from core.redaction import redact, redact_text
+
 ErrorCode = Literal[
     # from the agent-bench contract
     "host_only",
@@ -51,11 +53,13 @@ class BenchError(Exception):
     ) -> None:
         if code not in ERROR_CODES:
             raise ValueError(f"unknown error code {code!r}")
+        # Messages and details often repeat what the caller sent (a name, a cwd): a secret in it is not echoed.
+        message = redact_text(message)
         super().__init__(message)
         self.code: ErrorCode = code
         self.message = message
         self.field = field
-        self.details: dict[str, Any] = dict(details or {})
+        self.details: dict[str, Any] = redact(dict(details or {}))
         if field is not None:
             self.details.setdefault("field", field)
 

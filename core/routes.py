@@ -12,7 +12,7 @@ from core.context import Context
 from core.errors import BenchError
 from core.lists import ListParams, ListResult, ListSpec, run_list
 from core.registry import Call
-from core.validation import Label, Name, Params, parse
+from core.validation import SQLITE_INT_MAX, Label, Name, Params, TypableText, parse
 from storage import agents as agents_repo
 from storage import routes as repo
 from storage import settings as settings_repo
@@ -35,7 +35,7 @@ class RouteIdParams(Params):
 class AddRouteParams(Params):
     name: Name
     event_type: str = Field(pattern=EVENT_TYPE)
-    template: str = Field(min_length=1, max_length=4096)
+    template: TypableText = Field(min_length=1, max_length=4096)  # becomes input typed into the target's pane
     target_agent_id: str = Field(min_length=1, max_length=64)
     source_agent_id: str | None = Field(default=None, max_length=64)
     source_role: InputRole | None = None
@@ -46,10 +46,10 @@ class AddRouteParams(Params):
 
 class UpdateRouteParams(Params):
     route_id: str = Field(min_length=1, max_length=64)
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: int | None = Field(default=None, ge=1, le=SQLITE_INT_MAX)
     name: Name | None = None
     event_type: str | None = Field(default=None, pattern=EVENT_TYPE)
-    template: str | None = Field(default=None, min_length=1, max_length=4096)
+    template: TypableText | None = Field(default=None, min_length=1, max_length=4096)
     target_agent_id: str | None = Field(default=None, max_length=64)
     filter: Label | None = None
     enabled: bool | None = None
@@ -144,8 +144,13 @@ class Routes:
                 )
             if changes:
                 await repo.update(w, p.route_id, changes, self.ctx.now())
+            # The template is what the operator stores (like a queue payload): the audit says it changed and
+            # its size, never copies it.
+            recorded = {k: v for k, v in changes.items() if k != "template"}
+            if "template" in changes:
+                recorded["template_chars"] = len(changes["template"])
             event = await self.ctx.recorder.stage(
-                w, "route_updated", f"updated route {current.name}", {"route_id": p.route_id, "changes": changes}
+                w, "route_updated", f"updated route {current.name}", {"route_id": p.route_id, "changes": recorded}
             )
         self.ctx.recorder.committed(event)
         return await self._get(p.route_id)

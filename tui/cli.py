@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import BenchError
 from core.home import resolve_home
+from core.redaction import RedactingFilter
 
 if TYPE_CHECKING:
     from core.client import BenchClient
@@ -67,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp = sub.add_parser("import", parents=[common], help="replace the bench from a JSON file (backup first)")
     imp.add_argument("file", type=Path)
+    sub.add_parser(
+        "repair", parents=[common], help="restore the latest good backup (the damaged database is kept aside)"
+    )
     call = sub.add_parser("call", parents=[common], help="run one app.* call and print its JSON envelope")
     call.add_argument("method", nargs="?", help="e.g. app.dashboard, app.agent.list (--list shows them all)")
     call.add_argument("params", nargs="?", default="{}", help="JSON object of parameters")
@@ -82,11 +86,15 @@ def _setup_logging(home: Path) -> None:
     except OSError:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # On the handler, not a logger: records of every child logger pass through it.
+    handler.addFilter(RedactingFilter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
 def _error(exc: BenchError) -> None:
-    print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+    """One line; the file it is about, when there is one, from the details (messages name no path)."""
+    path = exc.details.get("path")
+    print(f"error: {exc.code}: {exc.message}" + (f" ({path})" if path else ""), file=sys.stderr)
 
 
 # -- doctor -----------------------------------------------------------------------------------------------------
@@ -132,7 +140,23 @@ async def _doctor(home: Path, as_json: bool) -> int:
         print(json.dumps(envelope, indent=2))
     else:
         _print_report(report, server, socket)
+    if report.subsystem("sqlite").status == "unavailable":
+        return 2  # nothing works without storage, whatever else is up
     return EXIT_BY_STATE[report.state]
+
+
+async def _repair(home: Path) -> int:
+    from datetime import UTC, datetime
+
+    from core.bench import repair
+
+    try:
+        backup, aside = await repair(home, datetime.now(UTC))
+    except BenchError as exc:
+        _error(exc)
+        return 1
+    print(f"restored {backup}; the previous database is kept as {aside}")
+    return 0
 
 
 # -- call -------------------------------------------------------------------------------------------------------
@@ -445,6 +469,8 @@ def _run(args: argparse.Namespace) -> int:
             print("error: give a method (relayboard call --list shows them all)", file=sys.stderr)
             return 2
         return asyncio.run(_call(home, args.method, args.params, socket))
+    if command == "repair":
+        return asyncio.run(_repair(home))
     if command in ("export", "import"):
         return asyncio.run(_transfer(home, command, args.file, getattr(args, "include_secrets", False)))
     if command == "headless":
