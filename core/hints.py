@@ -71,8 +71,8 @@ HINTS: dict[str, HintSpec] = {
     ),
     "repair_database": HintSpec(
         "action_required",
-        "The database file is corrupt or not a Relayboard database.",
-        "move relayboard.db aside, then relayboard import FILE.json",
+        "The database is damaged, missing or not a Relayboard database; nothing more is written to it.",
+        "relayboard repair (restores the latest good backup; the damaged file is kept aside)",
     ),
     "routing_disabled": HintSpec(
         "warning",

@@ -14,10 +14,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from core.audit import Scope, calling_as
+from core.clock import Clock
 from core.errors import BenchError
+from storage import backups
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 BACKOFF_FIRST = 1.0
@@ -100,3 +104,45 @@ class LoopService:
                     continue
                 self._failures, self._last_error, self._retry_at = 0, "", None
                 await asyncio.sleep(self._interval())
+
+
+class IntegrityCheck:
+    """Once per start, in the background: finishes the integrity check a start could not complete in its budget
+    (a big database) — once it finds damage the database takes no more writes and readiness says so — and, on a
+    file that passed, writes the day's backup for `relayboard repair` to restore."""
+
+    name = "integrity_check"
+    BUDGET = 120.0
+    DELAY = 5.0  # after the start: the first screens come first (a 1 GB check takes a core for about a second)
+
+    def __init__(self, db: Database, backups_dir: Path, clock: Clock) -> None:
+        self.db = db
+        self.backups_dir = backups_dir
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="relayboard-integrity-check")
+
+    async def _run(self) -> None:
+        try:
+            result = self.db.integrity
+            if result.state in ("unchecked", "incomplete"):
+                await asyncio.sleep(self.DELAY)
+                result = await self.db.check_integrity(self.BUDGET)
+            if result.state == "damaged":
+                log.error("the database failed its integrity check: %s", result.detail)
+            elif result.state == "ok":
+                await backups.daily(self.db, self.backups_dir, self.clock.now())
+        except Exception:
+            log.exception("integrity check or daily backup failed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def health(self) -> ServiceHealth:
+        return ServiceHealth(running=self._task is not None and not self._task.done())

@@ -26,6 +26,7 @@ from storage import migrations
 from storage.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
+    DatabaseMissingError,
     DatabaseReadOnlyError,
     StorageConflictError,
     StorageError,
@@ -33,6 +34,10 @@ from storage.errors import (
 
 JournalPreference = Literal["auto", "wal", "delete"]
 BUSY_TIMEOUT_MS = 5000
+# A start checks a small file whole before anything is written (~30 ms for 32 MiB); a bigger one is left to the
+# running core's background check, so a big bench does not pay a second of disk and CPU on every start.
+OPEN_CHECK_MAX_BYTES = 32 * 1024 * 1024
+OPEN_CHECK_SECONDS = 0.2
 # WAL needs shared memory that network filesystems do not provide reliably; SQLite's own docs say so.
 NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs", "lustre", "virtiofs"}
@@ -76,43 +81,72 @@ def choose_journal(path: Path, preference: JournalPreference) -> JournalInfo:
 
 
 def _classify(exc: BaseException, path: Path) -> StorageError:
+    """A sqlite failure as the storage error it means. Messages name no path (a remote client must not learn the
+    host's layout): the path travels in `.path` for a local CLI to print."""
     if isinstance(exc, StorageError):
         return exc
     if isinstance(exc, sqlite3.IntegrityError):
         # A constraint another writer won first (the same name adopted twice at once, …): a conflict, not damage.
-        return StorageConflictError(f"database {path}: a constraint refused the change", path)
+        return StorageConflictError("a constraint of the database refused the change", path)
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return DatabaseLockedError(f"database {path} is locked by another process", path)
+        return DatabaseLockedError("the database is locked by another process", path)
     if "not a database" in text or "malformed" in text or "file is encrypted" in text:
-        return DatabaseCorruptError(f"database {path} is corrupt or not a SQLite file", path)
+        return DatabaseCorruptError("the database file is corrupt or not a SQLite database", path)
     if "readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text:
-        return DatabaseReadOnlyError(f"database {path} cannot be opened for writing", path)
-    return StorageError(f"database {path} failed: {type(exc).__name__}", path)
+        return DatabaseReadOnlyError("the database cannot be opened for writing", path)
+    if "disk is full" in text or "disk i/o" in text:
+        return StorageError("the disk holding the database is full or failing", path)
+    return StorageError(f"the database failed ({type(exc).__name__})", path)
+
+
+@dataclass(frozen=True)
+class Integrity:
+    """What the last integrity check (`PRAGMA quick_check`) found."""
+
+    state: Literal["unchecked", "ok", "damaged", "incomplete"]
+    detail: str = ""
 
 
 class Database:
     """The writer connection (pragmas applied, migrations run) and a query-only reader beside it."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path, journal: JournalInfo) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, journal: JournalInfo, read_only: bool = False) -> None:
         self._conn = conn
         self._reader: aiosqlite.Connection | None = None
         self.path = path
         self.journal = journal
+        self.read_only = read_only
+        self.integrity = Integrity("unchecked")
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path, journal: JournalPreference = "auto") -> Database:
+    async def open(
+        cls, path: Path, journal: JournalPreference = "auto", *, check_budget: float = OPEN_CHECK_SECONDS
+    ) -> Database:
+        """Open for writing: the integrity check first (nothing is written into a damaged file, not even the
+        migrations), then pragmas, migrations and statistics. The check gets `check_budget` seconds: a small
+        database is checked whole; a bigger one is left `incomplete` for `check_integrity` to finish later."""
         path = Path(path)
         if path.exists() and not os.access(path, os.R_OK):
-            raise DatabaseReadOnlyError(f"database {path} is not readable", path)
+            raise DatabaseReadOnlyError("the database file is not readable", path)
         info = choose_journal(path, journal)
+        size = path.stat().st_size if path.exists() else 0
+        if size == 0:
+            integrity = Integrity("ok", "new database")
+        elif size > OPEN_CHECK_MAX_BYTES:
+            integrity = Integrity("incomplete", "deferred (a large file is checked in the background)")
+        else:
+            integrity = await check_file(path, check_budget)
+            if integrity.state == "damaged":
+                raise DatabaseCorruptError(f"the database failed its integrity check ({integrity.detail})", path)
         try:
             conn = await aiosqlite.connect(str(path), isolation_level=None)
         except (sqlite3.Error, OSError) as exc:
             raise _classify(exc, path) from exc
         conn.row_factory = sqlite3.Row
         db = cls(conn, path, info)
+        db.integrity = integrity
         try:
             await db._apply_pragmas()
             await migrations.apply(db)
@@ -124,6 +158,36 @@ class Database:
                 raise _classify(exc, path) from exc
             raise
         return db
+
+    @classmethod
+    async def open_read_only(cls, path: Path) -> Database:
+        """For looking only (`relayboard doctor`): no pragma that writes, no migration, no statistics; the file and
+        its checksum stay as they are. A file that does not exist is not created."""
+        path = Path(path)
+        if not path.exists():
+            raise DatabaseMissingError("there is no database in this home yet", path)
+        try:
+            conn = await aiosqlite.connect(_read_only_uri(path), uri=True, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise _classify(exc, path) from exc
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            async with conn.execute("PRAGMA journal_mode") as cur:
+                row = await cur.fetchone()
+        except BaseException as exc:
+            await conn.close()  # never leave the connection's thread behind (it keeps the process alive)
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise _classify(exc, path) from exc
+            raise
+        mode = str(row[0]).lower() if row else "unknown"
+        return cls(conn, path, JournalInfo(mode, "as found"), read_only=True)
+
+    async def check_integrity(self, budget: float | None) -> Integrity:
+        """Check the whole file (in at most `budget` seconds) and remember the answer: a damaged database takes no
+        more writes."""
+        self.integrity = await check_file(self.path, budget)
+        return self.integrity
 
     async def _open_reader(self) -> aiosqlite.Connection:
         reader = await aiosqlite.connect(str(self.path), isolation_level=None)
@@ -196,7 +260,12 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Writer]:
-        """A `BEGIN IMMEDIATE` transaction: commit on success, roll back on any exception."""
+        """A `BEGIN IMMEDIATE` transaction: commit on success, roll back on any exception. Refused outright on a
+        database that failed its integrity check (writing into a damaged file spreads the damage)."""
+        if self.integrity.state == "damaged":
+            raise DatabaseCorruptError(f"the database failed its integrity check ({self.integrity.detail})", self.path)
+        if self.read_only:
+            raise DatabaseReadOnlyError("this database was opened for reading only", self.path)
         async with self._write_lock:
             try:
                 await self._conn.execute("BEGIN IMMEDIATE")
@@ -218,12 +287,17 @@ class Database:
                 raise _classify(exc, self.path) from exc
 
     async def backup_to(self, target: Path) -> None:
-        """A consistent copy through SQLite's online backup API (safe while others write)."""
-        dest = await aiosqlite.connect(str(target))
+        """A consistent copy through SQLite's online backup API (safe while others write), written to a temporary
+        file, flushed to disk and renamed into place: a kill half-way never leaves a partial file at `target` (one
+        that would open as an empty database)."""
+        tmp = target.with_name(f".{target.name}.partial")
+        tmp.unlink(missing_ok=True)
+        dest = await aiosqlite.connect(str(tmp))
         try:
             await self._conn.backup(dest)
         finally:
             await dest.close()
+        await asyncio.to_thread(_fsync_and_rename, tmp, target)
 
 
 class Writer:
@@ -267,6 +341,50 @@ class Writer:
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
+
+
+def _fsync_and_rename(tmp: Path, target: Path) -> None:
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    tmp.replace(target)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+async def check_file(path: Path, budget: float | None) -> Integrity:
+    """`PRAGMA quick_check` of the file on a connection of its own, read-only, stopped after `budget` seconds (a
+    1 GB database takes about a second warm, several cold; the bench must not wait for that on every start)."""
+    try:
+        conn = await aiosqlite.connect(_read_only_uri(path), uri=True, isolation_level=None)
+    except (sqlite3.Error, OSError) as exc:
+        return Integrity("incomplete", f"could not be checked ({type(exc).__name__})")
+    try:
+        if budget is not None:
+            deadline = time.monotonic() + budget
+            await conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+        try:
+            async with conn.execute("PRAGMA quick_check(3)") as cur:
+                rows = [str(r[0]) for r in await cur.fetchall()]
+        except sqlite3.OperationalError as exc:
+            if "interrupt" in str(exc).lower():
+                return Integrity("incomplete", f"not finished within {budget:g} s")
+            return Integrity("damaged", _first_line(str(exc)))
+        except sqlite3.DatabaseError as exc:
+            return Integrity("damaged", _first_line(str(exc)))
+        return Integrity("ok") if rows == ["ok"] else Integrity("damaged", "; ".join(rows)[:200])
+    finally:
+        await conn.close()
+
+
+def _read_only_uri(path: Path) -> str:
+    return f"{Path(os.path.abspath(path)).as_uri()}?mode=ro"
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0][:200] if text else "unreadable"
 
 
 def split_sql(script: str) -> list[str]:

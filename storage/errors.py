@@ -25,6 +25,10 @@ class DatabaseCorruptError(StorageError):
     """The file is not a SQLite database or fails its integrity check."""
 
 
+class DatabaseMissingError(StorageError):
+    """There is no database file where one is looked for."""
+
+
 class DatabaseReadOnlyError(StorageError):
     """The file or its directory is not writable."""
 

@@ -103,9 +103,9 @@ async def export_document(
 
 def _check_target(target: Path) -> None:
     if target.is_dir():
-        raise ExportFailedError(f"{target} is a directory; give a file name, e.g. {target / 'bench.json'}", target)
+        raise ExportFailedError("the export target is a directory; give a file name in it, e.g. bench.json", target)
     if not target.parent.is_dir():
-        raise ExportFailedError(f"cannot write {target}: the directory {target.parent} does not exist", target)
+        raise ExportFailedError("cannot write the export: its directory does not exist", target)
 
 
 async def export_file(
@@ -119,7 +119,7 @@ async def export_file(
         await asyncio.to_thread(tmp.replace, target)  # a crash mid-write never leaves a truncated export behind
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise ExportFailedError(f"cannot write {target} ({exc.strerror or type(exc).__name__})", target) from exc
+        raise ExportFailedError(f"cannot write the export ({exc.strerror or type(exc).__name__})", target) from exc
     return ExportSummary({table: len(rows) for table, rows in document["tables"].items()}, left_out)
 
 
@@ -164,7 +164,7 @@ async def import_file(db: Database, source: Path, backup_dir: Path, now: datetim
     try:
         raw = await asyncio.to_thread(source.read_text)
     except (OSError, UnicodeDecodeError) as exc:
-        raise ImportRejectedError(f"cannot read {source}") from exc
+        raise ImportRejectedError("cannot read the import file", source) from exc
     tables = await _validate(db, raw)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
     await asyncio.to_thread(backup_dir.mkdir, parents=True, exist_ok=True)

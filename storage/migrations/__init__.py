@@ -58,7 +58,7 @@ async def apply(db: Database) -> list[int]:
     on_disk = await current_version(db)
     if on_disk > newest:
         raise SchemaTooNewError(
-            f"database {db.path} has schema version {on_disk}, newer than this Relayboard knows ({newest}); "
+            f"the database has schema version {on_disk}, newer than this Relayboard knows ({newest}); "
             "upgrade Relayboard or point --home at another directory",
             db.path,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -28,9 +29,17 @@ pytestmark = pytest.mark.slow
 # -- doctor -------------------------------------------------------------------------------------------------------
 
 
+def _fingerprint(home: Path) -> str:
+    """The database file itself (reading a WAL database may create its empty -wal/-shm side files)."""
+    return hashlib.sha256((home / "relayboard.db").read_bytes()).hexdigest()
+
+
 def test_doctor_degraded_bench_exits_1_with_text(run_cli, cli_home: Path, tmux_socket: str, tmux_bin: str) -> None:
+    assert run_cli("call", "app.readiness", home=cli_home).returncode == 0  # the database exists
+    before = _fingerprint(cli_home)
     done = run_cli("doctor", home=cli_home)
     assert done.returncode == 1, done.stderr
+    assert _fingerprint(cli_home) == before  # doctor looks, never writes (found: it migrated and analysed)
     lines = done.stdout.splitlines()
     assert lines[0] == "Relayboard readiness: degraded"
     rows = [re.match(r"  \[(.{4})\] (\S+)", line) for line in lines[1:9]]
@@ -45,7 +54,7 @@ def test_doctor_degraded_bench_exits_1_with_text(run_cli, cli_home: Path, tmux_s
         "token_sources",
     ]
     assert f"  [DOWN] tmux_discovery           no tmux server on socket '{tmux_socket}'" in lines
-    schema = f"schema v{migrations.latest_version()}"
+    schema = f"schema v{migrations.latest_version()}, integrity checked"
     assert any(line.startswith("  [ok  ] sqlite") and line.endswith(schema) for line in lines)
     # Log attachment workers are built: with no agent there is nothing to attach, so the row is ok.
     assert "  [ok  ] log_attachment_workers   0 attached" in lines
@@ -55,6 +64,7 @@ def test_doctor_degraded_bench_exits_1_with_text(run_cli, cli_home: Path, tmux_s
 
 
 def test_doctor_json_prints_the_envelope(run_cli, cli_home: Path, tmux_bin: str) -> None:
+    assert run_cli("call", "app.readiness", home=cli_home).returncode == 0
     done = run_cli("doctor", "--json", home=cli_home)
     assert done.returncode == 1
     envelope = done.json()
@@ -81,7 +91,7 @@ def test_doctor_everything_down_exits_2_and_keeps_the_corrupt_file(run_cli, cli_
     assert {row["status"] for row in report["subsystems"]} == {"unavailable"}
     rows = {row["name"]: row for row in report["subsystems"]}
     assert rows["sqlite"]["hint"] == "repair_database"
-    assert "is corrupt or not a SQLite file" in rows["sqlite"]["reason"]
+    assert "is corrupt or not a SQLite database" in rows["sqlite"]["reason"]
     assert rows["tmux_discovery"]["hint"] == "install_tmux"
     assert rows["jsonl"]["hint"] == "audit_log_unwritable"
     codes = {hint["code"]: hint["severity"] for hint in report["hints"]}
@@ -220,7 +230,7 @@ def test_call_with_home_that_is_a_file(run_cli, tmp_path: Path) -> None:
     assert done.returncode == 2
     error = done.json()["error"]
     assert error["code"] == "database_unavailable"
-    assert str(home) in error["message"]
+    assert error["details"]["path"] == str(home) and str(home) not in error["message"]  # paths are data
     assert home.read_text() == "not a directory"
 
 
@@ -287,7 +297,7 @@ async def test_export_then_import_through_the_cli(run_cli, cli_home: Path, tmp_p
     corrupt.write_text("{definitely not json")
     rejected = run_cli("import", str(corrupt), home=cli_home)
     assert rejected.returncode == 1
-    assert rejected.stderr.strip() == "error: validation_failed: not a JSON document (line 1)"
+    assert rejected.stderr.strip() == f"error: validation_failed: not a JSON document (line 1) ({corrupt})"
 
     fresh = tmp_path / "fresh-home"
     fresh.mkdir()
@@ -331,12 +341,13 @@ def test_export_to_a_missing_directory_or_onto_a_directory_is_one_line(run_cli, 
     missing = tmp_path / "no" / "such" / "dir" / "bench.json"
     done = run_cli("export", str(missing), home=cli_home)
     assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == (
-        f"error: validation_failed: cannot write {missing}: the directory {missing.parent} does not exist\n"
+    assert (
+        done.stderr == f"error: validation_failed: cannot write the export: its directory does not exist ({missing})\n"
     )
     done = run_cli("export", str(tmp_path), home=cli_home)
     assert done.returncode == 1
-    assert done.stderr.startswith(f"error: validation_failed: {tmp_path} is a directory")
+    assert done.stderr.startswith("error: validation_failed: the export target is a directory")
+    assert done.stderr.rstrip().endswith(f"({tmp_path})")
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 

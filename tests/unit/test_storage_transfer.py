@@ -173,7 +173,8 @@ async def test_import_of_missing_file_is_validation_failed(bench: Bench, tmp_pat
     with pytest.raises(BenchError) as caught:
         await bench.import_bench(tmp_path / "nope.json")
     assert caught.value.code == "validation_failed"
-    assert caught.value.message == f"cannot read {tmp_path / 'nope.json'}"
+    assert caught.value.message == "cannot read the import file"
+    assert caught.value.details["path"] == str(tmp_path / "nope.json")
     assert not (bench.home / "backups").exists()
 
 
