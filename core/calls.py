@@ -17,7 +17,7 @@ from core.bench import Bench, storage_failure
 from core.errors import BenchError
 from core.registry import REGISTRY, Call, unimplemented
 from core.sessions import APP_CONTRACT_VERSION
-from core.validation import parse
+from core.validation import parse, safe_text
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,8 @@ if unimplemented():  # a declared call nobody implements would answer unknown_me
 
 def lookup(method: object) -> Call[Any, Any]:
     if not isinstance(method, str) or method not in REGISTRY:
-        name = method if isinstance(method, str) else repr(method)
-        raise BenchError("unknown_method", f"no method {name[:128]}", details={"method": str(name)[:128]})
+        name = safe_text(method if isinstance(method, str) else repr(method), 128)  # echoed: valid UTF-8 only
+        raise BenchError("unknown_method", f"no method {name}", details={"method": name})
     return REGISTRY[method]
 
 

@@ -32,7 +32,8 @@ class FixedClock:
 
 def stamp(at: datetime) -> str:
     """The one text form of a timestamp in storage: fixed width, so text order is time order."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    at = at.astimezone(UTC)
+    return f"{at.year:04d}" + at.strftime("-%m-%dT%H:%M:%S.%fZ")  # %Y does not pad years before 1000 on glibc
 
 
 def parse_stamp(text: str) -> datetime:

@@ -9,36 +9,44 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
 from core.clock import stamp
 from core.errors import BenchError
-from core.validation import Params
+from core.validation import SQLITE_INT_MAX, SQLITE_INT_MIN, Params, in_stamp_range
 from storage.db import Database
 from storage.listing import fetch_page
 from storage.models import Model
 
 T = TypeVar("T")
 FORBIDDEN_FILTER_CHARS = set("<>~*%")
+MAX_FILTERS = 16
+MAX_FILTER_NAME = 64
+StampRange = Annotated[AwareDatetime, AfterValidator(in_stamp_range)]
 
 
 class ListParams(Params):
     limit: int = Field(default=50, ge=1, le=200)
     cursor_next: str | None = Field(default=None, max_length=512)
     order_by: str | None = None
-    filters: dict[str, str | int | bool | None] = Field(default_factory=dict)
-    # Parsed as timestamps (a timezone is required) and compared in the stored fixed-width form, never as text.
-    since: AwareDatetime | None = Field(default=None, strict=False)
-    until: AwareDatetime | None = Field(default=None, strict=False)
+    filters: dict[str, str | int | bool | None] = Field(default_factory=dict, max_length=MAX_FILTERS)
+    # Parsed as timestamps (a timezone is required) and compared in the stored fixed-width form, never as text;
+    # a time that form cannot hold (before year 1000 or after 9999 in UTC) is refused.
+    since: StampRange | None = Field(default=None, strict=False)
+    until: StampRange | None = Field(default=None, strict=False)
 
     @field_validator("filters")
     @classmethod
     def _exact_only(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key, item in value.items():
+            if len(key) > MAX_FILTER_NAME:
+                raise ValueError(f"filter names are at most {MAX_FILTER_NAME} characters")
             if isinstance(item, str) and FORBIDDEN_FILTER_CHARS & set(item):
                 raise ValueError(f"filter {key!r}: exact match only, characters <>~*% are not allowed")
+            if isinstance(item, int) and not SQLITE_INT_MIN <= item <= SQLITE_INT_MAX:
+                raise ValueError(f"filter {key!r}: integers must fit in 64 bits")
         return value
 
 
@@ -92,9 +100,13 @@ def _decode(cursor: str, binding: str) -> int:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise bad from None
-    if not isinstance(data, dict) or data.get("b") != binding or not isinstance(data.get("o"), int):
+    if not isinstance(data, dict) or data.get("b") != binding:
         raise bad
-    return max(0, data["o"])
+    offset = data.get("o")
+    # Only this module writes cursors, but a caller can forge one: an offset SQLite cannot bind is refused.
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset > SQLITE_INT_MAX:
+        raise bad
+    return max(0, offset)
 
 
 async def run_list(

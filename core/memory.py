@@ -15,7 +15,7 @@ from core.context import Context
 from core.errors import BenchError
 from core.lists import ListParams, ListResult, ListSpec, run_list
 from core.registry import Call
-from core.validation import Label, Params, parse
+from core.validation import SQLITE_INT_MAX, Label, Params, parse
 from storage import memory as repo
 from storage.models import BlackboardEntry, MemoryEntry, Model, Note
 
@@ -59,7 +59,7 @@ class BlackboardKey(Params):
 
 class BlackboardWrite(BlackboardKey):
     value: str = Field(max_length=MAX_VALUE)
-    expected_version: int = Field(ge=0, description="0 creates; otherwise the version you read")
+    expected_version: int = Field(ge=0, le=SQLITE_INT_MAX, description="0 creates; otherwise the version you read")
     updated_by: str = Field(default="operator", max_length=64)
 
 
@@ -200,7 +200,7 @@ class Memory:
         async with self.ctx.db.write() as w:
             await repo.note_insert(w, note)
             event = await self.ctx.recorder.stage(
-                w, "note_added", f"note {note.title[:80]}", {"note_id": note.note_id, "tags": note.tags}
+                w, "note_added", f"note {note.title}", {"note_id": note.note_id, "tags": note.tags}
             )
         self.ctx.recorder.committed(event)
         return note

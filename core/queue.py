@@ -26,7 +26,7 @@ from core.delivery import LivePanes, type_into
 from core.errors import BenchError
 from core.lists import ListParams, ListResult, ListSpec, run_list
 from core.registry import Call
-from core.validation import Params, parse
+from core.validation import Params, TimestampText, TypableText, parse
 from storage import agents as agents_repo
 from storage import queue as repo
 from storage.models import STATE_PRIORITY, BlockReason, FailureReason, Model, QueueMessage, QueueState, Role
@@ -47,7 +47,7 @@ OPERATOR = "operator"
 
 class SendParams(Params):
     target_agent_id: str = Field(min_length=1, max_length=64)
-    payload: str = Field(min_length=1)
+    payload: TypableText = Field(min_length=1)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     sender_agent_id: str | None = Field(default=None, max_length=64)
     submit: bool = Field(default=True, description="press Enter after the text")
@@ -60,7 +60,7 @@ class MessageParams(Params):
 
 class DelayParams(MessageParams):
     delay_ms: int | None = Field(default=None, ge=1, le=7 * 24 * 3600 * 1000)
-    until: str | None = None
+    until: TimestampText | None = None  # normalised to the stored form (UTC)
 
     @model_validator(mode="after")
     def _one_of(self) -> DelayParams:
@@ -366,12 +366,7 @@ class Queue:
     async def delay(self, params: DelayParams | dict[str, Any]) -> QueueMessage:
         p = parse(DelayParams, params)
         if p.until is not None:
-            try:
-                until = parse_stamp(p.until)
-            except ValueError:
-                raise BenchError("validation_failed", "until must be an ISO-8601 time", field="until") from None
-            if until.tzinfo is None:
-                raise BenchError("validation_failed", "until needs a timezone (use Z for UTC)", field="until")
+            until = parse_stamp(p.until)  # validated (a timezone, a representable time) and normalised already
         else:
             until = self.ctx.clock.now() + timedelta(milliseconds=p.delay_ms or 0)
         return await self._transition(

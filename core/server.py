@@ -77,8 +77,8 @@ class AlreadyServing(BenchError):
     def __init__(self, home: Path, pid: str) -> None:
         super().__init__(
             "conflict",
-            f"a Relayboard core is already serving {home} (pid {pid or '?'}); stop it first or attach to it",
-            details={"pid": int(pid) if pid.isdigit() else None},
+            f"a Relayboard core is already serving this home (pid {pid or '?'}); stop it first or attach to it",
+            details={"pid": int(pid) if pid.isdigit() else None, "path": str(home)},
         )
 
 
@@ -110,9 +110,9 @@ class Server:
         if len(os.fsencode(self.path)) > SUN_PATH_MAX:
             raise BenchError(
                 "validation_failed",
-                f"the socket path {self.path} is longer than a Unix socket allows ({SUN_PATH_MAX} bytes); "
-                "use a shorter --home",
+                f"the socket path is longer than a Unix socket allows ({SUN_PATH_MAX} bytes); use a shorter --home",
                 field="home",
+                details={"path": str(self.path)},
             )
         self._take_lock()
         try:

@@ -20,7 +20,7 @@ from core.context import Context
 from core.errors import BenchError
 from core.notices import TOPICS
 from core.registry import Call
-from core.validation import Label, Params, parse
+from core.validation import SQLITE_INT_MAX, Label, Params, parse
 from storage import events as events_repo
 from storage import migrations
 from storage.models import Event, Model
@@ -89,7 +89,7 @@ class Hello(Model):
 
 class SubscribeParams(Params):
     topics: list[str] | None = Field(default=None, max_length=len(TOPICS))
-    since_seq: int | None = Field(default=None, ge=0)
+    since_seq: int | None = Field(default=None, ge=0, le=SQLITE_INT_MAX)
 
     @field_validator("topics")
     @classmethod

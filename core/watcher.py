@@ -9,7 +9,7 @@ import hashlib
 import logging
 import time
 
-from core.agent_state import RuleSet, Signals, detect, rules_from
+from core.agent_state import RuleSet, Signals, Verdict, detect, rules_from
 from core.agents import WATCHED_LINES, Agents, pane_of
 from core.audit import Scope
 from core.context import Context
@@ -80,7 +80,12 @@ class AgentWatcher(LoopService):
         for agent in agents:
             pane = panes[agent.agent_id]
             if pane is None and not live and self.last_error:
-                continue  # tmux itself is unreachable: readiness says so; keep the last known states
+                # tmux itself is unreachable: nothing is known of any agent (readiness says why and the fix).
+                verdict = Verdict("unknown", "tmux server unavailable", "")
+                if (agent.state, agent.state_reason) != (verdict.state, verdict.why):
+                    updates.append((agent, {"state": verdict.state, "state_reason": verdict.why}))
+                    changed += 1
+                continue
             fresh = screens.get(agent.pane_id or "")
             if pane is not None and fresh is not None:
                 self.agents.screens[pane.pane_id] = (captured_second, fresh)

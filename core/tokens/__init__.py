@@ -13,25 +13,29 @@ from core.context import Context
 from core.errors import BenchError
 from core.registry import Call
 from core.tokens.pricing import cost_usd, price_for
-from core.validation import Params, parse
+from core.validation import Params, TimestampText, parse
 from storage import agents as agents_repo
 from storage import tokens as repo
 from storage.models import Model, TokenUsage
 
 PERIODS = {"today": None, "7d": timedelta(days=7), "30d": timedelta(days=30)}
+# Per count and record: far beyond any model's context, and small enough that SQLite's integer sums over millions
+# of records never overflow (an overflowing sum() is an error that would break every later summary).
+MAX_TOKENS = 10**12
 
 
 class RecordParams(Params):
     source: Literal["claude", "codex", "manual"] = "manual"
     model: str = Field(min_length=1, max_length=128)
-    input_tokens: int = Field(default=0, ge=0)
-    output_tokens: int = Field(default=0, ge=0)
-    cache_read_tokens: int = Field(default=0, ge=0)
-    cache_write_tokens: int = Field(default=0, ge=0)
+    input_tokens: int = Field(default=0, ge=0, le=MAX_TOKENS)
+    output_tokens: int = Field(default=0, ge=0, le=MAX_TOKENS)
+    cache_read_tokens: int = Field(default=0, ge=0, le=MAX_TOKENS)
+    cache_write_tokens: int = Field(default=0, ge=0, le=MAX_TOKENS)
     agent_id: str | None = Field(default=None, max_length=64)
     session_id: str = Field(default="", max_length=128)
     dedup_key: str | None = Field(default=None, max_length=256)
-    occurred_at: str | None = None
+    # Stored in the fixed-width form summaries compare against (any timezone is accepted and converted to UTC).
+    occurred_at: TimestampText | None = None
 
 
 class SummaryParams(Params):

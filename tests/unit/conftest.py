@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -32,6 +33,14 @@ def start_panes(tmux_bin: str) -> StartPanes:
             await bench.ctx.tmux.new_session(session, SHELL, str(bench.home))
             for _ in range(count - 1):
                 await bench.ctx.tmux.split(session, SHELL, str(bench.home))
+        # `env` execs bash a moment later; on a loaded machine a scan could still see `env` in the pane.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while loop.time() < deadline:
+            commands = await asyncio.to_thread(bench.ctx.tmux._run, "list-panes", "-a", "-F", "#{pane_current_command}")
+            if commands and all(c == "bash" for c in commands):
+                return
+            await asyncio.sleep(0.05)
 
     return start
 

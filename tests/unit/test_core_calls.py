@@ -181,7 +181,7 @@ async def test_home_that_is_a_file_is_database_unavailable(tmp_path: Path, setti
     with pytest.raises(BenchError) as caught:
         await Bench.open(home, settings=settings)
     assert caught.value.code == "database_unavailable"
-    assert str(home) in caught.value.message
+    assert str(home) not in caught.value.message  # a remote client must not learn the host's layout
     assert caught.value.details["path"] == str(home)
     assert home.read_text() == "I am a file"
 

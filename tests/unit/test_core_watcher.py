@@ -175,7 +175,9 @@ async def test_watcher_loop_detects_without_being_asked(
         assert not (await bench.readiness()).subsystem("tmux_discovery").detail.endswith("s")
 
 
-async def test_tmux_outage_keeps_the_last_known_states(bench: Bench, workdir: Path, tmux_socket: str) -> None:
+async def test_while_tmux_is_down_agents_read_unknown_not_their_last_state(
+    bench: Bench, workdir: Path, tmux_socket: str
+) -> None:
     # A first session takes pane id %0, so the agent's id is not reused by the next server (that is a bug of its
     # own: test_core_launcher.py::test_a_reused_pane_id_after_a_server_restart_is_not_trusted).
     await bench.ctx.tmux.new_session("first", "bash", str(workdir))
@@ -183,8 +185,9 @@ async def test_tmux_outage_keeps_the_last_known_states(bench: Bench, workdir: Pa
     assert agent.pane_id != "%0"
     await bench.refresh_states()
     stop_server(tmux_socket)
-    assert (await bench.refresh_states()).model_dump() == {"changed": 0}
-    assert await _state(bench, agent) == ("idle", IDLE_WHY)
+    assert (await bench.refresh_states()).model_dump() == {"changed": 1}
+    assert await _state(bench, agent) == ("unknown", "tmux server unavailable")  # not "idle": nobody knows
+    assert (await bench.refresh_states()).model_dump() == {"changed": 0}  # said once
     assert bench.watcher.last_error == f"no tmux server is running on socket {tmux_socket!r}"
     # A server is back, without the agent's session: now the pane is known to be gone.
     tmux(tmux_socket, "new-session", "-d", "-s", "other")
