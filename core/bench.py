@@ -6,8 +6,10 @@ bench.start()`); the behaviour lives in the subsystem modules, each of which dec
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +31,19 @@ from core.readiness import READINESS, DatabaseState, Readiness, ReadinessReport,
 from core.registry import DESCRIBE, Call, DescribeParams, Description, describe
 from core.routes import Routes
 from core.scheduler import Scheduler
-from core.services import Service
+from core.services import IntegrityCheck, Service
 from core.sessions import APP_CONTRACT_VERSION, Sessions
 from core.tmux import TmuxAdapter
 from core.tokens import Tokens
 from core.validation import Params, parse
 from core.watcher import REFRESH_STATES, AgentWatcher, RefreshResult
+from storage import backups, transfer
 from storage import events as events_repo
-from storage import transfer
 from storage.db import Database
 from storage.errors import (
     DatabaseCorruptError,
     DatabaseLockedError,
+    DatabaseMissingError,
     DatabaseReadOnlyError,
     ExportFailedError,
     ImportRejectedError,
@@ -54,6 +57,7 @@ log = logging.getLogger(__name__)
 DB_NAME = "relayboard.db"
 AUDIT_NAME = "audit.jsonl"
 READINESS_REUSE_SECONDS = 1.0  # a report this fresh, with no notice since, is reused (a refresh asks twice)
+DOCTOR_CHECK_SECONDS = 10.0  # doctor checks the whole file, but gives up (and says so) on a huge one
 
 
 def storage_hint(exc: StorageError) -> str | None:
@@ -65,7 +69,7 @@ def storage_hint(exc: StorageError) -> str | None:
         return "repair_database"
     if isinstance(exc, SchemaTooNewError):
         return None
-    return "repair_database"
+    return "repair_database"  # missing with history, damaged, or failing: restore the latest good backup
 
 
 def storage_failure(exc: StorageError) -> BenchError:
@@ -77,12 +81,24 @@ def storage_failure(exc: StorageError) -> BenchError:
     )
 
 
+def history_without_database(home: Path) -> str:
+    """ "missing" or "empty" when the database is gone from a home that had one (its audit file or backups say
+    so), so it must be restored, not silently recreated empty; "" otherwise."""
+    path = home / DB_NAME
+    state = "missing" if not path.exists() else "empty" if path.stat().st_size == 0 else ""
+    if not state:
+        return ""
+    audit = home / AUDIT_NAME
+    had_history = (audit.is_file() and audit.stat().st_size > 0) or any((home / "backups").glob("*.db"))
+    return state if had_history else ""
+
+
 def _prepare_home(home: Path) -> None:
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BenchError(
-            "database_unavailable", f"cannot create home directory {home}", details={"path": str(home)}
+            "database_unavailable", "cannot create the home directory", details={"path": str(home)}
         ) from exc
 
 
@@ -102,14 +118,15 @@ class Bench:
         self.scheduler = Scheduler(ctx)
         self.sessions = Sessions(ctx)
         # Background loops, started by `start()`; the pipeline, scheduler, supervisor and token readers join here.
-        self.services: list[Service] = [self.watcher]
+        self.integrity = IntegrityCheck(ctx.db, ctx.home / "backups", ctx.clock)
+        self.services: list[Service] = [self.watcher, self.integrity]
         self._readiness = Readiness(
             default_probes(
                 ctx.settings,
                 ctx.tmux,
                 ctx.recorder.audit_path,
                 watcher=self.watcher.health,
-                audit_failed=lambda: ctx.recorder.jsonl_failed,
+                audit_outage=lambda: ctx.recorder.outage,
             ),
             ctx.clock,
         )
@@ -133,6 +150,13 @@ class Bench:
         home = Path(home)
         _prepare_home(home)
         settings = settings or load_settings(home)
+        lost = history_without_database(home)
+        if lost:
+            raise BenchError(
+                "database_unavailable",
+                f"the database is {lost}, but this home has history: restore it instead of starting empty",
+                details={"path": str(home / DB_NAME), "hint": "repair_database"},
+            )
         try:
             db = await Database.open(home / DB_NAME, settings.journal_mode)
         except StorageError as exc:
@@ -145,7 +169,9 @@ class Bench:
         try:
             clock = clock or SystemClock()
             hub = NoticeHub(await events_repo.last_seq(db))
-            recorder = Recorder(home / AUDIT_NAME, clock, Scope(settings.user_id, surface, settings.project_id), hub)
+            scope = Scope(settings.user_id, surface, settings.project_id)
+            recorder = Recorder(home / AUDIT_NAME, clock, scope, hub, db)
+            await recorder.load_outage()
             tmux = TmuxAdapter(settings.tmux_socket, settings.tmux_binary)
             bench = cls(
                 Context(home=home, db=db, clock=clock, settings=settings, recorder=recorder, hub=hub, tmux=tmux)
@@ -167,6 +193,7 @@ class Bench:
     async def close(self) -> None:
         for service in reversed(self.services):
             await service.stop()
+        await self.ctx.recorder.flush()
         await self.ctx.db.close()
 
     async def __aenter__(self) -> Bench:
@@ -230,31 +257,62 @@ class Bench:
                 self.ctx.db, target, self.ctx.clock.now(), include_secrets=include_secrets
             )
         except ExportFailedError as exc:
-            raise BenchError("validation_failed", str(exc), field="file") from None
+            raise BenchError("validation_failed", str(exc), field="file", details={"path": str(exc.path)}) from None
 
     async def import_bench(self, source: Path) -> Path:
         """All-or-nothing import; returns the path of the backup written first."""
         try:
             backup = await transfer.import_file(self.ctx.db, source, self.home / "backups", self.ctx.clock.now())
         except ImportRejectedError as exc:
-            raise BenchError("validation_failed", str(exc), field="file") from None
+            raise BenchError("validation_failed", str(exc), field="file", details={"path": str(source)}) from None
         except StorageError as exc:
-            raise BenchError("database_unavailable", str(exc)) from None
+            raise storage_failure(exc) from None
         self.ctx.hub.publish_topic("bench")
         return backup
 
 
 async def diagnose(home: Path, *, clock: Clock | None = None, settings: Settings | None = None) -> ReadinessReport:
-    """Readiness for `relayboard doctor`: works even when the database cannot be opened."""
+    """Readiness for `relayboard doctor`, looking only: the database is opened read-only (never created, migrated
+    or written: its checksum stays), checked whole within `DOCTOR_CHECK_SECONDS`, and reported even when it cannot
+    be opened at all."""
     home = Path(home)
     settings = settings or load_settings(home)
     clock = clock or SystemClock()
+    tmux = TmuxAdapter(settings.tmux_socket, settings.tmux_binary)
+    readiness = Readiness(default_probes(settings, tmux, home / AUDIT_NAME), clock)
+    path = home / DB_NAME
+    lost = history_without_database(home)
+    if lost:
+        error = f"the database is {lost}, but this home has history: restore it (relayboard repair)"
+        return await readiness.report(DatabaseState(None, path, error=error, error_hint="repair_database"))
     try:
-        bench = await Bench.open(home, clock=clock, settings=settings)
-    except BenchError as exc:
-        tmux = TmuxAdapter(settings.tmux_socket, settings.tmux_binary)
-        readiness = Readiness(default_probes(settings, tmux, home / AUDIT_NAME), clock)
-        state = DatabaseState(None, home / DB_NAME, error=exc.message, error_hint=exc.details.get("hint"))
-        return await readiness.report(state)
-    async with bench:
-        return await bench.readiness()
+        db = await Database.open_read_only(path)
+    except DatabaseMissingError:
+        return await readiness.report(DatabaseState(None, path, missing=True))
+    except StorageError as exc:
+        return await readiness.report(DatabaseState(None, path, error=str(exc), error_hint=storage_hint(exc)))
+    try:
+        await db.check_integrity(DOCTOR_CHECK_SECONDS)
+        return await readiness.report(DatabaseState(db, path))
+    except StorageError as exc:
+        return await readiness.report(DatabaseState(None, path, error=str(exc), error_hint=storage_hint(exc)))
+    finally:
+        await db.close()
+
+
+async def repair(home: Path, now: datetime) -> tuple[Path, Path]:
+    """`relayboard repair`: the latest good backup in place of the database, the old file kept aside.
+    Returns (backup restored, where the old file went). Refused while a core serves the home."""
+    from core.client import preflight, socket_of
+
+    if (await preflight(socket_of(home))).code == "ok":
+        raise BenchError("conflict", "a Relayboard core serves this home: stop it (relayboard headless) first")
+    backup = await backups.latest_good(home / "backups")
+    if backup is None:
+        raise BenchError(
+            "not_found",
+            "no backup in this home passes its integrity check; the database was left as it is",
+            details={"path": str(home / "backups")},
+        )
+    aside = await asyncio.to_thread(backups.restore, backup, home / DB_NAME, now)
+    return backup, aside

@@ -7,12 +7,14 @@ then, so adding a subsystem is a module and one line where the Bench lists its p
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from core.audit import AuditOutage, recorded_outage
 from core.clock import Clock, stamp
 from core.config import Settings
 from core.hints import Hint, HintTarget, make_hint
@@ -23,6 +25,7 @@ from core.tmux import TmuxAdapter
 from core.validation import Params
 from storage import migrations
 from storage.db import Database
+from storage.errors import StorageError
 from storage.models import Model
 
 Status = Literal["ok", "degraded", "unavailable"]
@@ -72,6 +75,7 @@ class DatabaseState:
     path: Path
     error: str = ""
     error_hint: str | None = None
+    missing: bool = False  # no database yet (a new home): the first open creates it
 
 
 @dataclass(frozen=True)
@@ -151,16 +155,41 @@ class SqliteProbe:
         name = self.subsystem
         database = facts.database
         db = database.db
+        if database.missing:
+            return Subsystem(
+                name=name,
+                status="degraded",
+                reason="no database yet; the first relayboard (or relayboard call) creates it",
+            )
         if db is None:
             if database.error_hint:
                 hints.append(make_hint(database.error_hint, name))
             return Subsystem(
                 name=name, status="unavailable", reason=database.error or "database not open", hint=database.error_hint
             )
+        integrity = db.integrity
+        if integrity.state == "damaged":
+            hints.append(make_hint("repair_database", name))
+            return Subsystem(
+                name=name,
+                status="unavailable",
+                hint="repair_database",
+                reason=f"the database is damaged ({integrity.detail}); no writes until it is repaired",
+            )
         await db.scalar("SELECT 1")
         version = await migrations.current_version(db)
+        if version > migrations.latest_version():
+            return Subsystem(
+                name=name,
+                status="unavailable",
+                reason=f"the database has schema version {version}, newer than this Relayboard knows "
+                f"({migrations.latest_version()}); upgrade Relayboard",
+            )
         journal = db.journal
-        detail = f"journal {journal.mode} ({journal.reason}), schema v{version}"
+        checked = {"ok": "checked", "incomplete": f"check {integrity.detail}", "unchecked": "not checked yet"}
+        detail = f"journal {journal.mode} ({journal.reason}), schema v{version}, integrity {checked[integrity.state]}"
+        if version < migrations.latest_version():
+            detail += f" (this Relayboard migrates it to v{migrations.latest_version()} on open)"
         writable = os.access(db.path, os.W_OK) and os.access(db.path.parent, os.W_OK)
         if not writable:
             hints.append(make_hint("database_read_only", name))
@@ -178,11 +207,14 @@ class SqliteProbe:
 
 
 class JsonlProbe:
+    """The audit file: writable now, and no outage open, whichever process of this home had it (recorded in the
+    database, so a `doctor` in another terminal sees the core's outage)."""
+
     subsystem = "jsonl"
 
-    def __init__(self, audit_path: Path, failed: Callable[[], bool]) -> None:
+    def __init__(self, audit_path: Path, outage: Callable[[], AuditOutage | None]) -> None:
         self.audit_path = audit_path
-        self.failed = failed
+        self.outage = outage
 
     async def probe(self, facts: Facts, hints: list[Hint]) -> Subsystem:
         name = self.subsystem
@@ -192,10 +224,17 @@ class JsonlProbe:
             return Subsystem(
                 name=name, status="unavailable", reason="audit file is not writable", hint="audit_log_unwritable"
             )
-        if self.failed():
+        outage = self.outage()
+        if outage is None and facts.database.db is not None:
+            with contextlib.suppress(StorageError):
+                outage = await recorded_outage(facts.database.db)
+        if outage is not None:
             hints.append(make_hint("audit_log_unwritable", name))
             return Subsystem(
-                name=name, status="degraded", reason="last audit append failed", hint="audit_log_unwritable"
+                name=name,
+                status="degraded",
+                reason=f"{outage.describe()}; last error: {outage.error}",
+                hint="audit_log_unwritable",
             )
         return Subsystem(name=name, status="ok", detail="audit.jsonl writable")
 
@@ -313,7 +352,7 @@ def default_probes(
     audit_path: Path,
     *,
     watcher: Callable[[], ServiceHealth] | None = None,
-    audit_failed: Callable[[], bool] = lambda: False,
+    audit_outage: Callable[[], AuditOutage | None] = lambda: None,
 ) -> list[Probe]:
     """The probes of a bench; later subsystems replace their `NotBuilt` line here."""
     from core.processes import SUPERVISOR_MISSING
@@ -322,7 +361,7 @@ def default_probes(
     return [
         TmuxProbe(settings, tmux, watcher),
         SqliteProbe(),
-        JsonlProbe(audit_path, audit_failed),
+        JsonlProbe(audit_path, audit_outage),
         RoutingProbe(),
         AttachmentsProbe(),
         NotBuilt("scheduler", SCHEDULER_MISSING),

@@ -124,7 +124,9 @@ async def test_sqlite_row_names_the_journal_mode(
     try:
         sqlite_row = (await bench.readiness()).subsystem("sqlite")
         assert sqlite_row.status == "ok"
-        assert sqlite_row.detail == f"journal {mode} (configured), schema v{migrations.latest_version()}"
+        assert sqlite_row.detail == (
+            f"journal {mode} (configured), schema v{migrations.latest_version()}, integrity checked"
+        )
     finally:
         await bench.close()
 
@@ -139,7 +141,7 @@ async def test_network_filesystem_degrades_sqlite(
         assert sqlite_row.status == "degraded"
         assert sqlite_row.reason == "journal delete: network filesystem (nfs4); concurrent windows wait longer"
         assert sqlite_row.detail == (
-            f"journal delete (network filesystem (nfs4)), schema v{migrations.latest_version()}"
+            f"journal delete (network filesystem (nfs4)), schema v{migrations.latest_version()}, integrity checked"
         )
     finally:
         await bench.close()
@@ -189,7 +191,7 @@ async def test_diagnose_corrupt_database(tmp_path: Path, settings: Settings, fix
     report = await diagnose(home, clock=fixed_clock, settings=settings)
     sqlite_row = report.subsystem("sqlite")
     assert (sqlite_row.status, sqlite_row.hint) == ("unavailable", "repair_database")
-    assert sqlite_row.reason == f"database {home / 'relayboard.db'} is corrupt or not a SQLite file"
+    assert sqlite_row.reason == "the database file is corrupt or not a SQLite database"
     assert "repair_database" in [h.code for h in report.hints]
     assert [s.name for s in report.subsystems] == CONTRACT_ORDER
     assert (home / "relayboard.db").read_bytes() == garbage
