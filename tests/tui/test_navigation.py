@@ -192,7 +192,8 @@ async def test_unopenable_database_is_a_notification_not_a_traceback(tmp_path: P
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         messages = [n.message for n in app._notifications]
-        assert any(m.startswith("database_unavailable:") and "relayboard.db" in m for m in messages)
+        failures = [m for m in messages if m.startswith("database_unavailable:")]
+        assert len(failures) == 1 and "relayboard.db" in failures[0], messages  # the path, from details; said once
     assert (broken.home / "relayboard.db").read_bytes() == b"this is not sqlite" * 100
 
 

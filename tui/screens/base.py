@@ -13,6 +13,7 @@ them in a thread), and by the time a pane loads data they are in `sys.modules`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -35,13 +36,25 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 ALWAYS = ("sqlite", "jsonl")  # every pane depends on storage and the audit trail
 DEBOUNCE_SECONDS = 0.15
+REPEAT_QUIET_SECONDS = 10.0  # the same failure is not toasted again within this long
 
 
 def notify_failure(widget: Any, exc: BaseException, what: str) -> None:
     """The one failure-to-notification path: a core failure with its code; anything else is logged, never shown
     raw (exception text leaks paths)."""
     if isinstance(exc, BenchError):
-        widget.notify(f"{exc.code}: {exc.message}", severity="error", title="Relayboard")
+        # The core keeps absolute paths out of its messages (a remote client must not learn the host's layout) and
+        # puts them in details.path: the operator at this screen is the one who owns them.
+        path = exc.details.get("path")
+        where = f" ({path})" if isinstance(path, str) and path else ""
+        text = f"{exc.code}: {exc.message}{where}"
+        app = getattr(widget, "app", widget)
+        now = time.monotonic()
+        last = getattr(app, "_last_failure", None)
+        if last is not None and last[0] == text and now - last[1] < REPEAT_QUIET_SECONDS:
+            return  # every refresh of every pane meets the same failure: one toast says it
+        app._last_failure = (text, now)
+        widget.notify(text, severity="error", title="Relayboard")
     else:
         log.error("%s failed", what, exc_info=exc)
         widget.notify("internal_error: see relayboard.log in the home directory", severity="error")
