@@ -22,6 +22,17 @@ from storage.models import AgentState
 RULES_FILE = "agent_rules.toml"
 
 
+def compile_pattern(value: object) -> object:
+    """A rule file's regular expression, compiled multi-line; a bad one is a validation error naming the field
+    (used by the state rules here and the prompt shapes in core/prompts.py)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return re.compile(value, re.MULTILINE)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression: {exc}") from None
+
+
 class StateRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -36,15 +47,7 @@ class StateRule(BaseModel):
     screen_tail: int = Field(default=40, ge=1, description="only the last N non-blank lines are searched")
     changed: bool | None = None
 
-    @field_validator("screen", mode="before")
-    @classmethod
-    def _compile(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        try:
-            return re.compile(value, re.MULTILINE)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression: {exc}") from None
+    _compile = field_validator("screen", mode="before")(compile_pattern)
 
 
 class RuleSet(BaseModel):

@@ -12,6 +12,8 @@ from pydantic import BeforeValidator, Field
 from core.context import Context
 from core.errors import BenchError
 from core.lists import ListParams, ListResult, ListSpec, run_list
+from core.prompts import SCREEN_LINES as PROMPT_LINES
+from core.prompts import AgentPrompt, recognise, strip_sgr
 from core.registry import Call
 from core.tmux import PaneScanner, ScanStatus
 from core.validation import SQLITE_INT_MAX, AgentName, Label, NonEmptyLabel, Params, parse
@@ -47,6 +49,7 @@ PANE_LIST_SPEC = ListSpec(
     tiebreak=("session_name:asc", "window_index:asc", "pane_index:asc", "pane_id:asc"),
 )
 PANE_SEEN_SECONDS = 30.0
+MAX_CAPTURE_LINES = 10_000  # the focus view's scrollback (tmux keeps 2,000 by default: history-limit)
 WATCHED_LINES = 40  # lines of each pane the watcher captures; previews of up to this many lines reuse them
 PREVIEW_PANE_AGE = 5.0  # a preview may use a scan this old to find its pane
 KIND_BY_COMMAND = {
@@ -135,13 +138,16 @@ class PaneParams(Params):
 
 class CaptureParams(Params):
     agent_id: str = Field(min_length=1, max_length=64)
-    lines: int = Field(default=40, ge=1, le=500)
+    lines: int = Field(default=40, ge=1, le=MAX_CAPTURE_LINES, description="the last N lines, scrollback included")
+    escapes: bool = Field(default=False, description="keep colours and attributes (SGR escape sequences)")
+    prompt: bool = Field(default=False, description="also recognise the prompt the agent waits on (app.agent.prompt)")
 
 
 class AgentScreen(Model):
     agent_id: str
     pane_id: str
     screen: str
+    prompt: AgentPrompt | None = Field(default=None, description="with `prompt`: the prompt it waits on, or null")
     captured_at: str
 
 
@@ -270,11 +276,19 @@ class Agents:
         # While the watcher runs, it has just captured every pane that moved: a preview polling each second reads
         # that instead of starting a tmux client of its own (the screen is at most one watcher tick old).
         watched = self.screens.get(pane.pane_id)
-        if watched is not None and self.screens_as_of >= self.live_wall > 0 and p.lines <= WATCHED_LINES:
+        fresh = self.screens_as_of >= self.live_wall > 0
+        if watched is not None and fresh and p.lines <= WATCHED_LINES and not p.escapes:
             screen = "\n".join(watched[1].splitlines()[-p.lines :])
         else:
-            screen = await self.ctx.tmux.capture(pane.pane_id, p.lines)
-        return AgentScreen(agent_id=agent.agent_id, pane_id=pane.pane_id, screen=screen, captured_at=self.ctx.now())
+            screen = await self.ctx.tmux.capture(pane.pane_id, p.lines, escapes=p.escapes)
+        prompt = None
+        if p.prompt:
+            plain = strip_sgr(screen) if p.escapes else screen
+            found = recognise(agent.kind, "\n".join(plain.splitlines()[-PROMPT_LINES:]))
+            prompt = found.public(pane.pane_id) if found else None
+        return AgentScreen(
+            agent_id=agent.agent_id, pane_id=pane.pane_id, screen=screen, prompt=prompt, captured_at=self.ctx.now()
+        )
 
     # -- agents ------------------------------------------------------------------------------------------
     @AGENT_LIST.implementation

@@ -21,11 +21,13 @@ from core.context import Context
 from core.dashboard import DASHBOARD, Dashboard, DashboardParams, build_dashboard
 from core.errors import BenchError
 from core.events import Events
+from core.keys import Keystrokes
 from core.launcher import Launcher
 from core.logs import Logs
 from core.memory import Memory
 from core.notices import NoticeHub
 from core.processes import Processes
+from core.prompts import Prompts
 from core.queue import Queue
 from core.readiness import READINESS, DatabaseState, Readiness, ReadinessReport, default_probes
 from core.registry import DESCRIBE, Call, DescribeParams, Description, describe
@@ -110,6 +112,8 @@ class Bench:
         self.logs = Logs(ctx, self.agents)
         self.watcher = AgentWatcher(ctx, self.agents, self.launcher, self.logs)
         self.queue = Queue(ctx, self.agents)
+        self.keystrokes = Keystrokes(ctx, self.agents)
+        self.prompts = Prompts(self.agents, self.keystrokes)
         self.routes = Routes(ctx)
         self.events = Events(ctx)
         self.memory = Memory(ctx)
@@ -132,7 +136,7 @@ class Bench:
         )
         self._last_report: tuple[float, int, ReadinessReport] | None = None
         owners = (self, self.agents, self.launcher, self.logs, self.queue, self.routes, self.events, self.memory)
-        owners += (self.tokens, self.processes, self.scheduler, self.sessions)
+        owners += (self.tokens, self.processes, self.scheduler, self.sessions, self.keystrokes, self.prompts)
         # By every class in each owner's MRO: a call is declared on the class that defines the method.
         self._owners: dict[type, object] = {cls: owner for owner in owners for cls in type(owner).__mro__}
 

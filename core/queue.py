@@ -28,8 +28,18 @@ from core.lists import ListParams, ListResult, ListSpec, run_list
 from core.registry import Call
 from core.validation import Params, TimestampText, TypableText, parse
 from storage import agents as agents_repo
+from storage import events as events_repo
 from storage import queue as repo
-from storage.models import STATE_PRIORITY, BlockReason, FailureReason, Model, QueueMessage, QueueState, Role
+from storage.models import (
+    STATE_PRIORITY,
+    BlockReason,
+    Event,
+    FailureReason,
+    Model,
+    QueueMessage,
+    QueueState,
+    Role,
+)
 
 MAX_PAYLOAD = 16 * 1024
 QUEUE_LIST_SPEC = ListSpec(
@@ -79,6 +89,12 @@ class SendResult(Model):
     deduplicated: bool
 
 
+class MessageHistory(Model):
+    message: QueueMessage
+    events: list[Event] = Field(description="the message's events, oldest first: its state history")
+    cause: Event | None = Field(description="the event a route turned into this message (source_event_id), if any")
+
+
 SEND_INPUT = Call(
     "app.send_input",
     SendParams,
@@ -88,6 +104,9 @@ SEND_INPUT = Call(
 )
 QUEUE_LIST = Call("app.queue.list", ListParams, ListResult[QueueMessage], "Messages on their way to agent panes.")
 QUEUE_DETAIL = Call("app.queue.detail", MessageParams, QueueMessage, "One queue message in full.")
+QUEUE_HISTORY = Call(
+    "app.queue.history", MessageParams, MessageHistory, "A message with its state history and the event that caused it."
+)
 QUEUE_APPROVE = Call("app.queue.approve", MessageParams, QueueMessage, "blocked → queued.", mutates=True)
 QUEUE_DELAY = Call(
     "app.queue.delay", DelayParams, QueueMessage, "queued → blocked (operator_delayed) until a time.", mutates=True
@@ -119,6 +138,13 @@ class Queue:
     @QUEUE_DETAIL.implementation
     async def detail(self, params: MessageParams | dict[str, Any]) -> QueueMessage:
         return await self._get(parse(MessageParams, params).message_id)
+
+    @QUEUE_HISTORY.implementation
+    async def history(self, params: MessageParams | dict[str, Any]) -> MessageHistory:
+        message = await self._get(parse(MessageParams, params).message_id)
+        events = await events_repo.of_message(self.ctx.db, message.target_agent_id, message.message_id)
+        cause = await events_repo.get(self.ctx.db, message.source_event_id) if message.source_event_id else None
+        return MessageHistory(message=message, events=events, cause=cause)
 
     async def _get(self, message_id: str) -> QueueMessage:
         message = await repo.get(self.ctx.db, message_id)

@@ -26,7 +26,7 @@ from storage import migrations
 from storage.models import Event, Model
 
 APP_CONTRACT_MAJOR = 1
-APP_CONTRACT_MINOR = 1
+APP_CONTRACT_MINOR = 2
 APP_CONTRACT_VERSION = f"{APP_CONTRACT_MAJOR}.{APP_CONTRACT_MINOR}"
 MAX_SESSIONS = 8
 REPLAY_LIMIT = 500  # more missed events than this and the client is told to resync instead

@@ -48,6 +48,12 @@ ScanFn = Callable[[], Awaitable[int]]
 SEND_KEYS_LIMIT = 2048  # characters typed with send-keys -l; longer text is pasted
 
 
+def literal_arg(text: str) -> str:
+    """`text` as one argument of a tmux command sequence: tmux reads an argument ending in `;` as the end of the
+    command (and drops the `;`), unless it ends in `\\;`. Without this, `ls;` was typed as `ls`."""
+    return text[:-1] + "\\;" if text.endswith(";") else text
+
+
 @dataclass(frozen=True)
 class ServerProbe:
     binary: str | None
@@ -180,13 +186,13 @@ class TmuxAdapter:
             raise BenchError("tmux_unavailable", f"tmux: {detail}")
         return list(result.stdout)
 
-    def _capture_many(self, pane_ids: list[str], lines: int) -> dict[str, str]:
+    def _capture_many(self, pane_ids: list[str], lines: int, escapes: bool = False) -> dict[str, str]:
         # All panes in one tmux process: a marker line before each capture splits the output again.
         marker = f"\x1e{uuid.uuid4().hex}"
         args: list[str] = []
         for pane_id in pane_ids:
             args += ["display-message", "-p", "-t", pane_id, f"{marker} #{{pane_id}}", ";"]
-            args += ["capture-pane", "-p", "-J", "-t", pane_id, "-S", f"-{lines}", ";"]
+            args += ["capture-pane", "-p", "-J", *(["-e"] if escapes else []), "-t", pane_id, "-S", f"-{lines}", ";"]
         screens: dict[str, list[str]] = {}
         current: list[str] | None = None
         for line in self._run(*args[:-1]):
@@ -196,18 +202,18 @@ class TmuxAdapter:
                 current.append(line)
         return {pane_id: "\n".join(body).rstrip() for pane_id, body in screens.items()}
 
-    def _capture_each(self, pane_ids: list[str], lines: int) -> dict[str, str]:
+    def _capture_each(self, pane_ids: list[str], lines: int, escapes: bool = False) -> dict[str, str]:
         # tmux stops a command sequence at its first failure, so one pane that vanished since the scan would
         # cost every capture of the batch: on failure, capture pane by pane and leave out the missing ones.
         try:
-            return self._capture_many(pane_ids, lines)
+            return self._capture_many(pane_ids, lines, escapes)
         except BenchError:
             if len(pane_ids) == 1:
                 raise
         screens: dict[str, str] = {}
         for pane_id in pane_ids:
             with contextlib.suppress(BenchError):
-                screens |= self._capture_many([pane_id], lines)
+                screens |= self._capture_many([pane_id], lines, escapes)
         return screens
 
     async def capture_many(self, pane_ids: list[str], lines: int = 40) -> dict[str, str]:
@@ -217,10 +223,10 @@ class TmuxAdapter:
             return {}
         return await asyncio.to_thread(self._capture_each, pane_ids, lines)
 
-    async def capture(self, pane_id: str, lines: int = 40) -> str:
-        """One pane's screen; `pane_not_found` when tmux no longer has it."""
+    async def capture(self, pane_id: str, lines: int = 40, *, escapes: bool = False) -> str:
+        """One pane's screen (with SGR escapes when asked); `pane_not_found` when tmux no longer has it."""
         try:
-            return (await self.capture_many([pane_id], lines))[pane_id]
+            return (await asyncio.to_thread(self._capture_each, [pane_id], lines, escapes))[pane_id]
         except (BenchError, KeyError):
             if not (await self.probe()).alive:
                 raise BenchError("tmux_unavailable", f"no tmux server on socket {self.socket_label!r}") from None
@@ -229,7 +235,7 @@ class TmuxAdapter:
     def _send_text(self, pane_id: str, text: str, submit: bool) -> None:
         enter = [";", "send-keys", "-t", pane_id, "Enter"] if submit else []
         if "\n" not in text and len(text) <= SEND_KEYS_LIMIT:
-            self._run("send-keys", "-t", pane_id, "-l", "--", text, *enter)
+            self._run("send-keys", "-t", pane_id, "-l", "--", literal_arg(text), *enter)
             return
         # Long or multi-line text goes through a paste buffer loaded from a private file: tmux refuses commands
         # longer than about 16 KiB, and a bracketed paste keeps a multi-line prompt from being submitted line by
@@ -249,6 +255,16 @@ class TmuxAdapter:
         """Type `text` into a pane (then Enter when `submit`): short single lines literally with send-keys, the
         rest as one bracketed paste."""
         await asyncio.to_thread(self._send_text, pane_id, text, submit)
+
+    def _send_keys(self, pane_id: str, strokes: list[list[str]]) -> None:
+        args: list[str] = []
+        for stroke in strokes:
+            args += ["send-keys", "-t", pane_id, *stroke, ";"]
+        self._run(*args[:-1])
+
+    async def send_keys(self, pane_id: str, strokes: list[list[str]]) -> None:
+        """Press keys in a pane, in one tmux client: each stroke is send-keys arguments (a key name, or `-l -- x`)."""
+        await asyncio.to_thread(self._send_keys, pane_id, strokes)
 
     async def pipe_pane(self, pane_id: str, shell_command: str | None) -> None:
         """Pipe the pane's output into `shell_command`, replacing any pipe it had; None closes the pipe. (Not

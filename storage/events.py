@@ -43,6 +43,16 @@ async def get(db: Database, event_id: str) -> Event | None:
     return Event.from_row(row) if row else None
 
 
+async def of_message(db: Database, agent_id: str | None, message_id: str, limit: int = 200) -> list[Event]:
+    """A queue message's events, oldest first. They carry the message's target as their agent (the index), so
+    only that agent's events are read for the message id in their payload."""
+    rows = await db.fetchall(
+        "SELECT * FROM events WHERE agent_id IS ? AND json_extract(payload, '$.message_id') = ? ORDER BY seq LIMIT ?",
+        (agent_id, message_id, limit),
+    )
+    return [Event.from_row(r) for r in rows]
+
+
 async def recent(db: Database, limit: int) -> list[Event]:
     rows = await db.fetchall("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,))
     return [Event.from_row(r) for r in rows]

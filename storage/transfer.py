@@ -29,6 +29,7 @@ TABLES = (
     "routes",
     "queue_messages",
     "idempotency_keys",
+    "key_sends",
     "processes",
     "schedules",
     "schedule_overrides",

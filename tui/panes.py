@@ -10,7 +10,7 @@ class PaneInfo:
     id: str
     key: str
     title: str
-    short: str  # used when the terminal is narrow (80 columns)
+    short: str  # used when the terminal is narrow: every short label fits in 80 columns
 
 
 PANES: tuple[PaneInfo, ...] = (
@@ -18,10 +18,10 @@ PANES: tuple[PaneInfo, ...] = (
     PaneInfo("agents", "2", "Agents", "Agents"),
     PaneInfo("queue", "3", "Queue", "Queue"),
     PaneInfo("routes", "4", "Routes", "Routes"),
-    PaneInfo("memory", "5", "Memory", "Memory"),
+    PaneInfo("memory", "5", "Memory", "Mem"),
     PaneInfo("tokens", "6", "Tokens", "Tokens"),
     PaneInfo("terminals", "7", "Terminals", "Terms"),
-    PaneInfo("devservers", "8", "Dev servers", "Servers"),
+    PaneInfo("devservers", "8", "Dev servers", "Devs"),
     PaneInfo("schedules", "9", "Schedules", "Sched"),
 )
 PANE_BY_ID = {pane.id: pane for pane in PANES}

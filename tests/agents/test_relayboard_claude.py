@@ -76,13 +76,21 @@ async def test_launch_drive_and_detect_real_claude(tmp_path: Path, claude_path: 
             waiting = await wait_state(bench, agent.agent_id, "waiting_for_input")
             assert waiting.state_reason == "permission prompt: Do you want to proceed?"
             await asyncio.sleep(0.5)  # keys sent the instant the dialog appears can be dropped
-            # Option 1 ("Yes") is preselected: Enter alone answers the prompt.
-            await bench.queue.send_input({"target_agent_id": agent.agent_id, "payload": "1", "submit": False})
+            # The menu is recognised with its choices, and answered with one key through app.agent.answer.
+            prompt = (await bench.prompts.prompt({"agent_id": agent.agent_id})).prompt
+            assert prompt is not None and prompt.shape == "claude-permission-menu"
+            assert prompt.question == "Do you want to proceed?"
+            assert [c.key for c in prompt.choices][:2] == ["1", "2"] and prompt.choices[0].label == "Yes"
+            assert prompt.choices[-1].label == "No" and prompt.cancellable
+            answer = {"agent_id": agent.agent_id, "fingerprint": prompt.fingerprint, "key": "1"}
+            first, second = await asyncio.gather(bench.prompts.answer(answer), bench.prompts.answer(answer))
+            assert sorted([first.deduplicated, second.deduplicated]) == [False, True]  # a double press types once
             await wait_state(bench, agent.agent_id, "idle", within=40)
             assert marker.exists()
+            assert len(fake.wait_for(lambda r: r.main and r.has_tool_result, timeout=5)) == 1
 
             events = {e.event_type for e in (await bench.events.list({"limit": 200})).rows}
-            assert {"agent_launched", "input_sent"} <= events
+            assert {"agent_launched", "input_sent", "agent_prompt_answered"} <= events
         finally:
             await bench.ctx.tmux.kill_server()
             await bench.close()

@@ -152,7 +152,7 @@ def ok(reply: dict[str, Any]) -> dict[str, Any]:
     """The result of a success envelope (its exact top-level shape checked)."""
     assert reply.get("ok") is True, reply
     assert set(reply) - {"id"} == {"ok", "app_contract_version", "result"}, reply
-    assert reply["app_contract_version"] == "1.1", reply
+    assert reply["app_contract_version"] == "1.2", reply
     return reply["result"]  # type: ignore[no-any-return]
 
 
@@ -160,7 +160,7 @@ def err(reply: dict[str, Any], code: str) -> dict[str, Any]:
     """The error of a failure envelope with `code` (its exact shape checked); returns `error`."""
     assert reply.get("ok") is False, reply
     assert set(reply) - {"id"} == {"ok", "app_contract_version", "error"}, reply
-    assert reply["app_contract_version"] == "1.1", reply
+    assert reply["app_contract_version"] == "1.2", reply
     error = reply["error"]
     assert set(error) == {"code", "message", "details"}, error
     assert error["code"] == code, error

@@ -74,7 +74,7 @@ def test_preflight_envelope_on_the_wire(server: Headless, conn: Conn) -> None:
     reply = json.loads(line.decode("utf-8"))
     assert reply == {
         "ok": True,
-        "app_contract_version": "1.1",
+        "app_contract_version": "1.2",
         "result": {
             "socket_reachable": True,
             "daemon_reachable": True,
@@ -294,7 +294,7 @@ def test_hello_result(server: Headless) -> None:
         assert is_int(result["app_session_id"]) and result["app_session_id"] >= 1
         assert isinstance(result["daemon_version"], str) and result["daemon_version"]
         assert is_int(result["schema_version"]) and result["schema_version"] >= 1
-        assert result["app_contract_version"] == "1.1"
+        assert result["app_contract_version"] == "1.2"
         minors = result["supported_minor_range"]
         assert set(minors) == {"min", "max"} and is_int(minors["min"]) and is_int(minors["max"])
         assert minors["min"] <= 1 <= minors["max"]
@@ -310,7 +310,7 @@ def test_hello_unsupported_major_creates_no_session(server: Headless, conn: Conn
     reply = conn.call("app.hello", {"client_id": "future", "client_app_contract_major": 2}, id="h")
     assert reply["id"] == "h"
     error = err(reply, "app_contract_major_unsupported")
-    assert error["details"] == {"daemon_app_contract_version": "1.1", "client_app_contract_major": 2}
+    assert error["details"] == {"daemon_app_contract_version": "1.2", "client_app_contract_major": 2}
     assert ok(conn.call("app.preflight"))["sessions"] == 0
     assert err(conn.call("app.dashboard"), "app_session_required")
 

@@ -122,10 +122,38 @@ async def test_launch_modal_checks_the_form_before_the_core(app: RelayboardApp) 
         await pilot.press(*"x1", "ctrl+s")
         await pilot.pause()
         assert app.screen is modal
-        assert "absolute" in str(modal.query_one("#launch-error").render())
+        assert "absolute" in str(modal.query_one("#launch-cwd-error").render())  # under the field it is about
+        assert modal.focused is modal.query_one("#launch-cwd")
         await pilot.press("escape")
         await settle(pilot)
         assert table(app).row_count == 5
+
+
+async def test_a_launch_the_core_refuses_keeps_what_was_typed_with_the_error_under_its_field(
+    app: RelayboardApp, demo_home: BenchHome
+) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_agents(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, LaunchModal)
+        modal.query_one("#launch-cwd", Input).value = "/etc"  # a system directory: the command policy refuses it
+        await pilot.press(*"builder", "ctrl+s")
+        await settle(pilot)
+        assert app.screen is modal  # still open
+        assert modal.query_one("#launch-name", Input).value == "builder"  # nothing typed is lost
+        assert modal.query_one("#launch-cwd", Input).value == "/etc"
+        error = modal.query_one("#launch-cwd-error")
+        assert error.display and str(error.render()).startswith("policy_denied:")
+        assert modal.focused is modal.query_one("#launch-cwd")
+        assert not str(modal.query_one("#launch-error").render())
+        assert demo_home.tmux("has-session", "-t", "=rb-builder").returncode != 0  # nothing was started
+        modal.query_one("#launch-cwd", Input).value = str(demo_home.home)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert not isinstance(app.screen, LaunchModal)
+        assert any(m == "launched builder in tmux session rb-builder" for m in notifications(app))
 
 
 async def test_send_input_shows_in_the_preview_and_multi_line_is_one_paste(app: RelayboardApp) -> None:
@@ -153,17 +181,22 @@ async def test_safe_send_guard_refuses_then_force_types(app: RelayboardApp, demo
         await open_agents(pilot)
         await select(pilot, claude)
         await send(pilot, *"echo guarded")
-        refused = [m for m in notifications(app) if m.startswith("conflict:")]
-        assert refused and "runs 'bash', not claude" in refused[0] and "force" in refused[0]
+        form = app.screen
+        assert isinstance(form, SendInputModal)  # refused: the dialog stays, with the text and why
+        refused = str(form.query_one("#send-force-error").render())
+        assert refused.startswith("conflict:") and "runs 'bash', not claude" in refused and "force" in refused
+        assert form.query_one(TextArea).text == "echo guarded" and form.focused is form.query_one(Checkbox)
         await pilot.pause(1.2)
-        assert "guarded" not in screen_lines(app)
+        assert "guarded" not in (await bench.agents.capture({"agent_id": claude.agent_id})).screen
 
-        await send(pilot, *"echo forced", force=True)
+        await pilot.press("space", "ctrl+s")  # tick force (it has the focus) and send again
+        await settle(pilot)
+        assert not isinstance(app.screen, SendInputModal)
         assert "typed 1 line into claude-1" in notifications(app)
-        await until(pilot, lambda: "forced" in screen_lines(app), "the forced text to run")
+        await until(pilot, lambda: "guarded" in screen_lines(app), "the forced text to run")
 
 
-async def test_payload_over_16_kib_is_a_payload_too_large_notification(app: RelayboardApp) -> None:
+async def test_payload_over_16_kib_is_payload_too_large_under_the_text_which_is_kept(app: RelayboardApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await open_agents(pilot)
         await pilot.press("i")
@@ -173,7 +206,9 @@ async def test_payload_over_16_kib_is_a_payload_too_large_notification(app: Rela
         assert "16385 / 16384 bytes" in str(app.screen.query_one("#send-size").render())
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert any(m.startswith("payload_too_large: payload is 16385 bytes") for m in notifications(app))
+        form = app.screen
+        assert isinstance(form, SendInputModal) and len(form.query_one(TextArea).text) == 16 * 1024 + 1
+        assert str(form.query_one("#send-text-error").render()).startswith("payload_too_large: payload is 16385 bytes")
 
 
 async def test_log_toggle_attaches_and_detaches(app: RelayboardApp, demo_home: BenchHome) -> None:
@@ -210,6 +245,11 @@ async def test_kill_asks_then_restart_brings_it_back(
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal)
         assert "Kill agent runner? Its whole tmux session rb-runner is stopped." == app.screen.question
+        await pilot.press("enter")  # the default answer is no
+        await settle(pilot)
+        assert demo_home.tmux("has-session", "-t", "=rb-runner").returncode == 0
+        await pilot.press("k")
+        await pilot.pause()
         await pilot.press("y")
         await settle(pilot)
         assert (await agent_named(app, "runner")).state == "exited"
@@ -252,11 +292,16 @@ async def test_edit_updates_the_row_and_a_stale_edit_is_refused(app: RelayboardA
         await pilot.press("e")
         await pilot.pause()
         await demo_bench.agents.update({"agent_id": lead.agent_id, "label": "changed elsewhere"})
-        app.screen.query_one("#edit-label", Input).value = "mine"
+        form = app.screen
+        form.query_one("#edit-label", Input).value = "mine"
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert any(m.startswith("stale_object:") for m in notifications(app))
+        assert app.screen is form and form.query_one("#edit-label", Input).value == "mine"  # kept, not lost
+        assert str(form.query_one("#edit-error").render()).startswith("stale_object:")
         assert (await agent_named(app, "lead")).label == "changed elsewhere"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, EditAgentModal)
 
 
 async def test_jump_outside_tmux_tells_the_attach_command(app: RelayboardApp, demo_home: BenchHome) -> None:
@@ -264,12 +309,11 @@ async def test_jump_outside_tmux_tells_the_attach_command(app: RelayboardApp, de
         await open_agents(pilot)
         await pilot.press("j")
         await settle(pilot)
-        await pilot.press("enter")  # Enter on the table jumps too
-        await settle(pilot)
         socket = demo_home.settings.tmux_socket
         jumps = [m for m in notifications(app) if m.startswith("conflict:")]
-        assert len(jumps) == 2
-        assert f"tmux -L {socket} attach -t lead" in jumps[0]
+        assert len(jumps) == 1
+        assert f"tmux -L {socket} attach -t =lead" in jumps[0] and "copied to the clipboard" in jumps[0]
+        assert app.clipboard == f"tmux -L {socket} attach -t =lead"
 
 
 async def test_preview_redraws_only_on_change_and_polls_only_while_visible(app: RelayboardApp) -> None:

@@ -11,6 +11,7 @@ screen (as the cell's text, the widget's rendered text, and the lines the compos
 from __future__ import annotations
 
 import asyncio
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from tui.modals.help import HelpModal
 from tui.modals.launch import LaunchModal
 from tui.modals.send_input import SendInputModal
 from tui.panes import PANES
+from tui.screens.focus import FocusScreen
 from tui.widgets.agent_preview import AgentPreview
 from tui.widgets.agent_table import AgentTable
 from tui.widgets.bench_table import BenchTable
@@ -340,7 +342,7 @@ async def test_session_names_and_commands_are_literal_in_table_confirm_toast_and
         await pilot.press("j")
         await settle(pilot)
         alive(app)
-        expected = f"attach -t '{EVIL_SESSION}'"
+        expected = f"attach -t {shlex.quote('=' + EVIL_SESSION)}"
         assert any(expected in n.message for n in app._notifications)
         assert any(expected in toast for toast in toasts(app)), toasts(app)
 
@@ -393,6 +395,13 @@ async def test_every_pane_and_modal_opens_on_hostile_data(app: RelayboardApp, ho
                 alive(app)
                 await pilot.press("escape")
                 await settle(pilot)
+            await pilot.press("z")  # the focus view: its header holds the label, its body the pane
+            await pilot.pause()
+            assert isinstance(app.screen, FocusScreen)
+            await app.screen.wait_for_poll()
+            alive(app)
+            await pilot.press("q")
+            await settle(pilot)
         for key, modal in (("n", LaunchModal), ("a", AdoptModal)):
             await pilot.press(key)
             await settle(pilot)

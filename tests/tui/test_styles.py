@@ -29,6 +29,7 @@ from tui.modals.help import HelpModal
 from tui.modals.launch import LaunchModal
 from tui.modals.send_input import SendInputModal
 from tui.panes import PANES
+from tui.screens.focus import FocusScreen
 
 SIZE = (100, 30)
 TUI = Path(tui_app.__file__).parent
@@ -144,6 +145,9 @@ def _rules(path: Path) -> list[str]:
     return selectors
 
 
+SCREENS_OVER_PANES = (FocusScreen,)  # screens pushed over a pane (not a pane of their own)
+
+
 def _starts_with(selector: str, names: set[str]) -> bool:
     return any(re.match(rf"{re.escape(name)}(?![A-Za-z0-9_-])", selector) for name in names)
 
@@ -152,7 +156,7 @@ def _stylesheet_users() -> dict[Path, set[str]]:
     """Each pane stylesheet, with the screen classes it styles: those whose CSS_PATH (maybe inherited) names it,
     and the class that declares it (a type selector matches subclasses)."""
     users: dict[Path, set[str]] = {}
-    for screen in SCREENS_BY_PANE.values():
+    for screen in (*SCREENS_BY_PANE.values(), *SCREENS_OVER_PANES):
         owner = next(cls for cls in screen.__mro__ if "CSS_PATH" in vars(cls))
         path = (Path(inspect.getfile(owner)).parent / str(owner.CSS_PATH)).resolve()
         users.setdefault(path, set()).update({screen.__name__, owner.__name__})
@@ -181,7 +185,9 @@ def test_every_modal_stylesheet_rule_is_scoped_under_modal_screen() -> None:
 def test_the_scoping_names_are_real_screen_classes() -> None:
     """The static check trusts class names: each must be a Screen the app shows (or their shared base)."""
     names = set().union(*_stylesheet_users().values())
-    classes = {cls.__name__: cls for screen in SCREENS_BY_PANE.values() for cls in screen.__mro__}
+    classes = {
+        cls.__name__: cls for screen in (*SCREENS_BY_PANE.values(), *SCREENS_OVER_PANES) for cls in screen.__mro__
+    }
     for name in names:
         assert issubclass(classes[name], Screen), name
     assert issubclass(AdoptModal, ModalScreen) and issubclass(HelpModal, ModalScreen)

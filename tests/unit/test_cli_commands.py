@@ -69,7 +69,7 @@ def test_doctor_json_prints_the_envelope(run_cli, cli_home: Path, tmux_bin: str)
     assert done.returncode == 1
     envelope = done.json()
     assert envelope["ok"] is True
-    assert envelope["app_contract_version"] == "1.1"
+    assert envelope["app_contract_version"] == "1.2"
     assert envelope["result"]["state"] == "degraded"
     assert envelope["result"]["server"]["code"] == "socket_missing"
     rows = {row["name"]: row for row in envelope["result"]["subsystems"]}
@@ -123,7 +123,7 @@ def test_doctor_json_with_invalid_config_prints_the_error_envelope(run_cli, cli_
     assert done.returncode == 2
     assert done.json() == {
         "ok": False,
-        "app_contract_version": "1.1",
+        "app_contract_version": "1.2",
         "error": {
             "code": "config_invalid",
             "message": "config.toml: tmux_sockett: Extra inputs are not permitted",
@@ -140,7 +140,7 @@ def test_call_dashboard_prints_counts(run_cli, cli_home: Path, tmux_bin: str) ->
     done = run_cli("call", "app.dashboard", home=cli_home)
     assert done.returncode == 0, done.stderr
     envelope = done.json()
-    assert (envelope["ok"], envelope["app_contract_version"]) == (True, "1.1")
+    assert (envelope["ok"], envelope["app_contract_version"]) == (True, "1.2")
     counts = envelope["result"]["counts"]
     assert counts["agents"]["total"] == 0
     assert counts["panes"] == {"total": 0, "registered": 0, "unregistered": 0}
@@ -289,7 +289,7 @@ async def test_export_then_import_through_the_cli(run_cli, cli_home: Path, tmp_p
     target = tmp_path / "bench.json"
     exported = run_cli("export", str(target), home=cli_home)
     assert exported.returncode == 0, exported.stderr
-    assert exported.stdout.strip() == f"exported 4 rows from 20 tables to {target}"
+    assert exported.stdout.strip() == f"exported 4 rows from 21 tables to {target}"
     document = json.loads(target.read_text())
     assert [n["title"] for n in document["tables"]["notes"]] == ["keep me"]
 

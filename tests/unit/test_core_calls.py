@@ -19,7 +19,7 @@ from core.errors import ERROR_CODES, BenchError
 async def _fail(bench: Bench, method: str, params: Any = None) -> dict[str, Any]:
     result = await calls.envelope(bench, method, params)
     assert result["ok"] is False, result
-    assert result["app_contract_version"] == "1.1"
+    assert result["app_contract_version"] == "1.2"
     assert isinstance(result["error"]["details"], dict)
     return result["error"]
 
@@ -36,7 +36,7 @@ def test_error_codes_are_the_contract_set() -> None:
 async def test_ok_envelope(bench: Bench) -> None:
     result = await calls.envelope(bench, "app.dashboard", {})
     assert result["ok"] is True
-    assert result["app_contract_version"] == "1.1"
+    assert result["app_contract_version"] == "1.2"
     counts = result["result"]["counts"]
     assert counts["agents"]["total"] == 0
     assert counts["queue"] == {"queued": 0, "blocked": 0, "delivered": 0, "canceled": 0, "failed": 0}

@@ -283,7 +283,7 @@ async def test_policy_check_answers_without_launching(bench: Bench, workdir: Pat
     )
     assert allowed == {
         "ok": True,
-        "app_contract_version": "1.1",
+        "app_contract_version": "1.2",
         "result": {"allowed": True, "field": None, "reason": None, "message": "claude is allowed", "program": "claude"},
     }
     refused = await calls.envelope(bench, "app.policy.check", {"command": f"X=1 rm -rf {victim}"})

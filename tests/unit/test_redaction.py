@@ -8,6 +8,7 @@ writes for the secret parts.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import itertools
@@ -554,6 +555,7 @@ STORED_COLUMNS = frozenset(
         *(f"routes.{c}" for c in ("name", "template", "filter")),
         *(f"queue_messages.{c}" for c in ("payload", "cancel_reason", "idempotency_key")),
         "idempotency_keys.key",
+        "key_sends.keys",  # what the operator typed into the pane, as a queue payload is
         *(f"memory_kv.{c}" for c in ("scope", "key", "value")),
         *(f"blackboard.{c}" for c in ("key", "value", "updated_by")),
         *(f"notes.{c}" for c in ("title", "body", "tags", "source")),
@@ -936,10 +938,29 @@ async def _send(s: Sweep) -> dict[str, Any]:
     return {"target_agent_id": s.sink_id, "payload": "hello"}
 
 
+async def _keys(s: Sweep) -> dict[str, Any]:
+    return {"agent_id": s.sink_id, "keys": [{"text": "hello"}, {"key": "Enter"}], "idempotency_key": s.fresh("press")}
+
+
+async def _answer(s: Sweep) -> dict[str, Any]:
+    """A question on the sink's last line (its tty echoes what is typed, without Enter), then its fingerprint."""
+    question = s.fresh("Proceed") + "? [y/N] "
+    # Enter first: an earlier attempt may have left its question unanswered on the line.
+    await s.bench.keystrokes.send_keys({"agent_id": s.sink_id, "keys": [{"key": "Enter"}, {"text": question}]})
+    for _ in range(100):
+        prompt = (await s.bench.prompts.prompt({"agent_id": s.sink_id})).prompt
+        if prompt is not None and prompt.question == question.strip():
+            return {"agent_id": s.sink_id, "fingerprint": prompt.fingerprint, "key": "n"}
+        await asyncio.sleep(0.02)
+    raise AssertionError("the sink never showed the question")
+
+
 # Valid params for every mutating call, fresh for each attempt (a message to cancel, a route to update, ...).
 BASES: dict[str, Base] = {
+    "app.agent.answer": _answer,
     "app.agent.kill": _victim_id,
     "app.agent.launch": _launch,
+    "app.agent.send_keys": _keys,
     "app.agent.refresh_states": _constant({}),
     "app.agent.register_from_pane": _register,
     "app.agent.remove": _victim_id,

@@ -65,7 +65,7 @@ def test_every_call_has_models_help_and_an_implementation() -> None:
 
 async def test_describe_lists_every_call_with_its_schemas(bench: Bench) -> None:
     described = await calls.call(bench, "app.describe")
-    assert described.app_contract_version == APP_CONTRACT_VERSION == "1.1"
+    assert described.app_contract_version == APP_CONTRACT_VERSION == "1.2"
     by_name = {c.name: c for c in described.calls}
     assert set(by_name) == set(REGISTRY)
     send = by_name["app.send_input"]

@@ -10,7 +10,7 @@ import pytest
 from core.bench import Bench
 from core.errors import BenchError
 from core.notices import RESYNC, TOPICS, Notice, NoticeHub, topic_of
-from core.sessions import APP_CONTRACT_VERSION, MAX_SESSIONS, REPLAY_LIMIT
+from core.sessions import APP_CONTRACT_MINOR, APP_CONTRACT_VERSION, MAX_SESSIONS, REPLAY_LIMIT
 
 
 async def _error(coro: object) -> BenchError:
@@ -27,7 +27,7 @@ async def test_hello_opens_numbered_sessions_up_to_the_limit(bench: Bench) -> No
     assert len({h.app_session_token for h in hellos}) == MAX_SESSIONS
     first = hellos[0]
     assert (first.app_contract_version, first.state, first.host_user_id) == (APP_CONTRACT_VERSION, "ok", "tester")
-    assert (first.supported_minor_range.min, first.supported_minor_range.max) == (0, 1)
+    assert (first.supported_minor_range.min, first.supported_minor_range.max) == (0, APP_CONTRACT_MINOR) == (0, 2)
     assert first.schema_version >= 3 and first.capability_flags == {"notices": True, "describe": True}
     assert (await sessions.preflight()).sessions == MAX_SESSIONS
     full = await _error(sessions.hello({"client_id": "ninth"}))

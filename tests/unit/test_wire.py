@@ -53,10 +53,10 @@ def test_answers_are_one_ascii_line_and_the_fast_path_matches() -> None:
     assert data.endswith(b"\n") and data.count(b"\n") == 1 and b"\r" not in data
     assert data.isascii() and json.loads(data) == message
     result = Preflight(socket_reachable=True, daemon_reachable=True, code="ok", pid=7, sessions=1, max_sessions=8)
-    fast = encode_ok(result, "1.1", "req-9")
+    fast = encode_ok(result, "1.2", "req-9")
     assert fast.endswith(b"}\n") and fast.count(b"\n") == 1
-    assert json.loads(fast) == {"ok": True, "app_contract_version": "1.1", "result": result.model_dump(), "id": "req-9"}
-    assert "id" not in json.loads(encode_ok(result, "1.1"))
+    assert json.loads(fast) == {"ok": True, "app_contract_version": "1.2", "result": result.model_dump(), "id": "req-9"}
+    assert "id" not in json.loads(encode_ok(result, "1.2"))
 
 
 async def _lines(chunks: list[bytes], limit: int) -> list[object]:

@@ -1,4 +1,5 @@
-"""A yes/no question before a destructive action. Enter or y confirms; Escape or n cancels."""
+"""A yes/no question before a destructive action. Only y confirms; Enter, n and Escape answer no (the default: a
+reflexive Enter must not kill an agent)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from tui.widgets.literal import literal
 class ConfirmModal(ModalScreen[bool]):
     CSS_PATH = "modals.tcss"
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape,enter", "answer(False)", "No", id="confirm.no"),
     ]
 
     def __init__(self, question: str) -> None:
@@ -27,7 +28,7 @@ class ConfirmModal(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(literal(self.question))  # names agents and panes: literal, never markup
-            yield Label("[b]y[/b] / Enter: yes    [b]n[/b] / Escape: no", classes="dim")
+            yield Label("[b]y[/b]: yes    [b]n[/b] / Enter / Escape: no (the default)", classes="dim")
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)

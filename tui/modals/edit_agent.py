@@ -1,4 +1,5 @@
-"""Edit an agent's label, role, capability and project path. The answer holds only the fields that changed."""
+"""Edit an agent's label, role, capability and project path. Only the fields that changed are sent; a refusal
+(a stale version, an invalid value) keeps the dialog open with the error under its field."""
 
 from __future__ import annotations
 
@@ -8,22 +9,29 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from core.models import ROLES, Agent
+from tui.modals.form import FormModal, Submit, error_row
 from tui.widgets.literal import literal
 
 
-class EditAgentModal(ModalScreen[dict[str, Any] | None]):
+class EditAgentModal(FormModal):
     CSS_PATH = "modals.tcss"
+    FIELDS: ClassVar[dict[str, str]] = {
+        "label": "edit-label",
+        "role": "edit-role",
+        "capability": "edit-capability",
+        "project_path": "edit-project",
+    }
+    GENERAL_ERROR = "edit-error"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "cancel", "Cancel", id="edit.cancel"),
         Binding("ctrl+s", "save", "Save", id="edit.save"),
     ]
 
-    def __init__(self, agent: Agent) -> None:
-        super().__init__()
+    def __init__(self, agent: Agent, submit: Submit | None = None) -> None:
+        super().__init__(submit)
         self.agent = agent
 
     def compose(self) -> ComposeResult:
@@ -33,12 +41,15 @@ class EditAgentModal(ModalScreen[dict[str, Any] | None]):
             with Grid(classes="form"):
                 yield Label("Label")
                 yield Input(agent.label, placeholder="what this agent is for", id="edit-label", compact=True)
+                yield from error_row("edit-label")
                 yield Label("Role")
                 yield Select([(r, r) for r in ROLES], value=agent.role, allow_blank=False, id="edit-role", compact=True)
                 yield Label("Capability")
                 yield Input(agent.capability, placeholder="e.g. python", id="edit-capability", compact=True)
+                yield from error_row("edit-capability")
                 yield Label("Project")
                 yield Input(agent.project_path, placeholder="project path", id="edit-project", compact=True)
+                yield from error_row("edit-project")
             yield Label("Tab moves · Enter or Ctrl+S saves · Escape cancels", classes="dim")
             yield Label("", id="edit-error", classes="error")
             with Horizontal(classes="buttons"):
@@ -59,9 +70,12 @@ class EditAgentModal(ModalScreen[dict[str, Any] | None]):
     def action_save(self) -> None:
         changes = self.changes()
         if changes.get("capability") == "":
-            self.query_one("#edit-error", Label).update("a capability can be changed but not cleared")
+            self.show_error("capability", "a capability can be changed but not cleared")
             return
-        self.dismiss(changes)
+        if not changes:
+            self.dismiss({})  # nothing to send
+            return
+        self.send(changes)
 
     @on(Button.Pressed, "#edit-cancel")
     def action_cancel(self) -> None:

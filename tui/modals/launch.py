@@ -1,7 +1,7 @@
 """Launch a managed agent: a name, a preset (or a custom command), a working directory and a role.
 
-The answer is the parameters of `app.agent.launch`; the core checks the name, the command policy and the
-directory again, and its refusal becomes a notification.
+The form sends `app.agent.launch` itself: the core checks the name, the command policy and the directory, and a
+refusal keeps the dialog open with what was typed and the error under the field it names.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from core.models import ROLES
+from tui.modals.form import FormModal, Submit, error_row
 
 PRESETS = ("claude", "codex", "shell", "custom")
 
@@ -30,26 +30,34 @@ def default_cwd() -> str:
         return str(Path.home())
 
 
-def _problem(name: str, preset: str, command: str, cwd: str) -> str:
-    """What stops the form from being sent (the core checks the rest)."""
+def _problem(name: str, preset: str, command: str, cwd: str) -> tuple[str, str] | None:
+    """What stops the form from being sent, and the field it is about (the core checks the rest)."""
     if not name:
-        return "give the agent a name"
+        return "name", "give the agent a name"
     if preset == "custom" and not command:
-        return "the custom preset needs a command"
+        return "command", "the custom preset needs a command"
     if not Path(cwd).is_absolute():
-        return "the directory must be an absolute path"
-    return ""
+        return "cwd", "the directory must be an absolute path"
+    return None
 
 
-class LaunchModal(ModalScreen[dict[str, Any] | None]):
+class LaunchModal(FormModal):
     CSS_PATH = "modals.tcss"
+    FIELDS: ClassVar[dict[str, str]] = {
+        "name": "launch-name",
+        "preset": "launch-preset",
+        "command": "launch-command",
+        "cwd": "launch-cwd",
+        "role": "launch-role",
+    }
+    GENERAL_ERROR = "launch-error"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "cancel", "Cancel", id="launch.cancel"),
         Binding("ctrl+s", "launch", "Launch", id="launch.submit"),
     ]
 
-    def __init__(self, cwd: str) -> None:
-        super().__init__()
+    def __init__(self, cwd: str, submit: Submit | None = None) -> None:
+        super().__init__(submit)
         self.cwd = cwd
 
     def compose(self) -> ComposeResult:
@@ -58,6 +66,7 @@ class LaunchModal(ModalScreen[dict[str, Any] | None]):
             with Grid(classes="form"):
                 yield Label("Name")
                 yield Input(placeholder="letters, digits, . _ -", id="launch-name", compact=True)
+                yield from error_row("launch-name")
                 yield Label("Preset")
                 yield Select(
                     [(p, p) for p in PRESETS], value="claude", allow_blank=False, id="launch-preset", compact=True
@@ -66,8 +75,10 @@ class LaunchModal(ModalScreen[dict[str, Any] | None]):
                 yield Input(
                     placeholder="program and arguments", id="launch-command", compact=True, classes="custom-only"
                 )
+                yield from error_row("launch-command")
                 yield Label("Cwd")
                 yield Input(self.cwd, placeholder="absolute directory", id="launch-cwd", compact=True)
+                yield from error_row("launch-cwd")
                 yield Label("Role")
                 yield Select([(r, r) for r in ROLES], value="worker", allow_blank=False, id="launch-role", compact=True)
             yield Label("Runs in tmux session rb-<name> and keeps running after you quit.", classes="dim")
@@ -78,6 +89,7 @@ class LaunchModal(ModalScreen[dict[str, Any] | None]):
                 yield Button("Cancel", id="launch-cancel", compact=True)
 
     def on_mount(self) -> None:
+        super().on_mount()
         self._show_command(False)
 
     @on(Select.Changed, "#launch-preset")
@@ -97,7 +109,7 @@ class LaunchModal(ModalScreen[dict[str, Any] | None]):
         cwd = self.query_one("#launch-cwd", Input).value.strip()
         problem = _problem(name, preset, command, cwd)
         if problem:
-            self.query_one("#launch-error", Label).update(problem)
+            self.show_error(problem[0], problem[1])
             return
         params: dict[str, Any] = {
             "name": name,
@@ -107,7 +119,7 @@ class LaunchModal(ModalScreen[dict[str, Any] | None]):
         }
         if preset == "custom":
             params["command"] = command
-        self.dismiss(params)
+        self.send(params)
 
     @on(Button.Pressed, "#launch-cancel")
     def action_cancel(self) -> None:

@@ -13,7 +13,7 @@ from textual.containers import Container
 from textual.widgets import DataTable, Footer, Input
 
 from core.errors import BenchError
-from tui.jump import jump_to
+from tui.jump import jump_and_say
 from tui.screens.base import PaneScreen
 from tui.widgets.agent_preview import AgentPreview
 from tui.widgets.agent_table import AgentTable, pane_address
@@ -22,8 +22,8 @@ from tui.widgets.empty_state import EmptyState
 if TYPE_CHECKING:
     from core.lists import ListResult
     from core.models import Agent
+    from core.prompts import AgentPrompt
     from tui.modals.adopt import AdoptRequest
-    from tui.modals.send_input import SendInput
 
 
 class AgentsScreen(PaneScreen):
@@ -44,8 +44,11 @@ agent's screen, refreshed about once a second.
 - `n` launches a new managed agent from a preset (claude, codex, shell) or a custom command; `R` restarts a
   launched agent; `k` kills it: a launched agent's whole tmux session, an adopted agent's pane (asks first).
 - `e` edits label, role, capability and project; `l` attaches or detaches the pane's log
-  (`logs/<name>.log` in the Relayboard home); `j` or Enter shows the pane in your tmux client
-  (when Relayboard runs inside tmux; otherwise it tells you the attach command).
+  (`logs/<name>.log` in the Relayboard home).
+- Enter or `z` opens the agent full-screen: its live screen in colour, scrollback (PgUp, `/` search, `n` next
+  match, `G` follow), its prompt's choices answered with their keys, and `t` to type into it (Esc leaves typing,
+  a second Esc closes the view). `j` shows the pane in your tmux: the same server switches to it, another server
+  opens it in a popup (or a new window); outside tmux the attach command goes to the clipboard.
 - `s` scans tmux for panes, `a` adopts one, `x` removes (unadopts) an agent: its pane keeps running.
 - `/` filters the list by any text; Escape clears the filter."""
     BINDINGS: ClassVar[list[Binding]] = [
@@ -55,6 +58,7 @@ agent's screen, refreshed about once a second.
         Binding("l", "toggle_log", "Log", id="agents.toggle_log"),
         Binding("k", "kill", "Kill", id="agents.kill"),
         Binding("R", "restart", "Restart", id="agents.restart"),
+        Binding("z", "focus", "Focus", id="agents.focus"),
         Binding("j", "jump", "Jump", id="agents.jump"),
         Binding("slash", "filter", "Filter", id="agents.filter"),
         Binding("s", "scan", "Scan", id="agents.scan"),
@@ -74,7 +78,7 @@ agent's screen, refreshed about once a second.
         )
         with Container(id="agents-body"):
             yield AgentTable(id="agents-table")
-            yield AgentPreview(self._capture, id="agents-preview")
+            yield AgentPreview(self._capture, self._prompt, id="agents-preview")
         yield EmptyState(
             "No agents yet. Press n to launch one, or s to scan tmux for panes and a to adopt one.\n"
             "From a shell: relayboard call app.agent.register_from_pane '{…}'",
@@ -129,12 +133,22 @@ agent's screen, refreshed about once a second.
             return
         where = " · ".join(part for part in (pane_address(agent), agent.project_path) if part)
         title = f"{agent.name}{' — ' + agent.label if agent.label else ''} · {where}"
-        preview.select(agent.agent_id, title, f"{agent.state}: {agent.state_reason or '-'}")
+        preview.select(
+            agent.agent_id,
+            title,
+            f"{agent.state}: {agent.state_reason or '-'}",
+            waiting=agent.state == "waiting_for_input",
+        )
 
     async def _capture(self, agent_id: str, lines: int) -> str:
         from core.agents import AGENT_CAPTURE
 
         return (await self.client.call(AGENT_CAPTURE, agent_id=agent_id, lines=min(lines, 500))).screen
+
+    async def _prompt(self, agent_id: str) -> AgentPrompt | None:
+        from core.prompts import AGENT_PROMPT
+
+        return (await self.client.call(AGENT_PROMPT, agent_id=agent_id)).prompt
 
     @on(DataTable.RowHighlighted, "#agents-table")
     def row_highlighted(self) -> None:
@@ -143,7 +157,7 @@ agent's screen, refreshed about once a second.
 
     @on(DataTable.RowSelected, "#agents-table")
     def row_selected(self) -> None:
-        self.action_jump()
+        self.action_focus()
 
     def on_mount(self) -> None:
         # Eleven keys of its own: the compact footer shows most of them at 80 columns (`?` lists them all).
@@ -223,52 +237,63 @@ agent's screen, refreshed about once a second.
         from core.launcher import LAUNCH
         from tui.modals.launch import LaunchModal, default_cwd
 
-        def chosen(params: dict[str, Any] | None) -> None:
-            if params:
-                self.act(
-                    self.client.call(LAUNCH, params),
-                    f"launched {params['name']} in tmux session rb-{params['name']}",
-                )
+        def launched(agent: Agent | None) -> None:
+            if agent is not None:
+                self.notify(f"launched {agent.name} in tmux session {agent.session_name}", timeout=3)
+                self.refresh_data()
 
-        self.app.push_screen(LaunchModal(default_cwd()), chosen)
+        # The form sends the launch itself, so a refusal keeps what was typed (and says which field is wrong).
+        self.app.push_screen(LaunchModal(default_cwd(), submit=lambda p: self.client.call(LAUNCH, p)), launched)
 
     def action_edit(self) -> None:
         if (agent := self._require_selected()) is None:
             return
         from tui.modals.edit_agent import EditAgentModal
 
-        def chosen(changes: dict[str, Any] | None) -> None:
-            if changes is None:
-                return
-            if not changes:
-                self.notify(f"{agent.name}: nothing changed", timeout=2)
-                return
+        sent: dict[str, Any] = {}
+
+        async def save(changes: dict[str, Any]) -> Agent:
             from core.agents import AGENT_UPDATE
 
+            sent.update(changes)
             # expected_version: an edit made meanwhile (another window, the CLI) is refused as stale_object.
             params = {"agent_id": agent.agent_id, "expected_version": agent.version, **changes}
-            self.act(self.client.call(AGENT_UPDATE, params), f"updated {agent.name}: {', '.join(sorted(changes))}")
+            return await self.client.call(AGENT_UPDATE, params)
 
-        self.app.push_screen(EditAgentModal(agent), chosen)
+        def saved(result: Agent | dict[str, Any] | None) -> None:
+            if result is None:
+                return
+            if result == {}:
+                self.notify(f"{agent.name}: nothing changed", timeout=2)
+                return
+            self.notify(f"updated {agent.name}: {', '.join(sorted(sent))}", timeout=3)
+            self.refresh_data()
+
+        self.app.push_screen(EditAgentModal(agent, submit=save), saved)
 
     def action_send_input(self) -> None:
         if (agent := self._require_selected()) is None:
             return
         from tui.modals.send_input import SendInputModal
 
-        def chosen(request: SendInput | None) -> None:
-            if request is None:
-                return
+        async def send(values: dict[str, Any]) -> int:
             from core.queue import SEND_INPUT
 
-            params = {"target_agent_id": agent.agent_id, "payload": request.payload, "force": request.force}
-            lines = request.payload.count("\n") + 1
-            self.act(
-                self.client.call(SEND_INPUT, params),
-                f"typed {lines} line{'s' if lines > 1 else ''} into {agent.name}",
-            )
+            params = {"target_agent_id": agent.agent_id, "payload": values["payload"], "force": values["force"]}
+            try:
+                await self.client.call(SEND_INPUT, params)
+            except BenchError as exc:
+                if exc.details.get("reason") == "foreground_command":  # the guard: the answer is the force box
+                    raise BenchError(exc.code, exc.message, field="force", details=exc.details) from None
+                raise
+            return values["payload"].count("\n") + 1
 
-        self.app.push_screen(SendInputModal(agent.name, agent.kind), chosen)
+        def sent(lines: int | None) -> None:
+            if lines:
+                self.notify(f"typed {lines} line{'s' if lines > 1 else ''} into {agent.name}", timeout=3)
+                self.refresh_data()
+
+        self.app.push_screen(SendInputModal(agent.name, agent.kind, submit=send), sent)
 
     def action_toggle_log(self) -> None:
         if (agent := self._require_selected()) is None:
@@ -328,6 +353,13 @@ agent's screen, refreshed about once a second.
             ConfirmModal(f"Restart agent {agent.name}? Its process is stopped and started again."), confirmed
         )
 
+    def action_focus(self) -> None:
+        if (agent := self._require_selected()) is None:
+            return
+        from tui.screens.focus import FocusScreen
+
+        self.app.push_screen(FocusScreen(agent))
+
     def action_jump(self) -> None:
         if (agent := self._require_selected()) is None:
             return
@@ -335,9 +367,9 @@ agent's screen, refreshed about once a second.
 
         async def jump() -> None:
             # The pane as the core knows it now (the watcher keeps it current), then the operator's own tmux.
-            await jump_to(await self.client.call(AGENT_DETAIL, agent_id=agent.agent_id))
+            await jump_and_say(self, await self.client.call(AGENT_DETAIL, agent_id=agent.agent_id))
 
-        self.act(jump(), f"switched your tmux client to {agent.name}")
+        self.run_guarded(jump(), "jump")
 
     def action_remove(self) -> None:
         if (agent := self._require_selected()) is None:

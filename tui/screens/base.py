@@ -21,10 +21,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from core.errors import BenchError
 from core.notices import RESYNC
+from tui.widgets.fitting_footer import FittingFooter
 from tui.widgets.pane_tabs import PaneTabs
 from tui.widgets.readiness_banner import ReadinessBanner
 
@@ -81,7 +81,7 @@ class PaneScreen(Screen[None]):
         subsystems = None if self.SUBSYSTEMS is None else (*self.SUBSYSTEMS, *ALWAYS)
         yield ReadinessBanner(subsystems)
         yield from self.compose_body()
-        yield Footer()
+        yield FittingFooter()
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError

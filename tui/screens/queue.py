@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.widgets import DataTable
 
 from tui.screens.base import PaneScreen
 from tui.widgets.bench_table import BenchTable
@@ -15,6 +17,7 @@ from tui.widgets.empty_state import EmptyState
 if TYPE_CHECKING:
     from core.lists import ListResult
     from core.models import QueueMessage
+    from core.queue import MessageHistory
 
 
 STATE_STYLE = {"queued": "cyan", "blocked": "yellow", "delivered": "green", "canceled": "dim", "failed": "red"}
@@ -29,7 +32,8 @@ class QueueScreen(PaneScreen):
     HELP = """\
 Messages wait here before they are typed into an agent's pane. Order: queued, blocked, failed, delivered,
 canceled, then oldest first. A blocked message shows why (awaiting approval, operator delayed, …).
-`a` approves a blocked message, `d` delays a queued one by 15 minutes, `c` cancels, `t` retries a failed one."""
+`a` approves a blocked message, `d` delays a queued one by 15 minutes, `c` cancels (asks first), `t` retries a
+failed one. Enter opens the message in full: its whole text, its state history and the event that caused it."""
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("a", "approve", "Approve", id="queue.approve"),
         Binding("d", "delay", "Delay 15m", id="queue.delay"),
@@ -97,12 +101,57 @@ canceled, then oldest first. A blocked message shows why (awaiting approval, ope
 
     def action_cancel(self) -> None:
         from core.queue import QUEUE_CANCEL
+        from tui.modals.confirm import ConfirmModal
 
-        if key := self._selected():
-            self.act(self.client.call(QUEUE_CANCEL, message_id=key, reason="canceled by operator"), "canceled")
+        if (key := self._selected()) is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.act(self.client.call(QUEUE_CANCEL, message_id=key, reason="canceled by operator"), "canceled")
+
+        self.app.push_screen(ConfirmModal("Cancel this message? It will not be typed."), confirmed)
+
+    @on(DataTable.RowSelected, "#queue-table")
+    def row_selected(self) -> None:
+        from core.queue import QUEUE_HISTORY
+        from tui.modals.detail import DetailModal
+
+        if (key := self._selected()) is None:
+            return
+
+        async def show() -> None:
+            found = await self.client.call(QUEUE_HISTORY, message_id=key)
+            self.app.push_screen(DetailModal(f"Queue message {key}", message_sections(found, self._names)))
+
+        self.run_guarded(show(), "the message's detail")
 
     def action_retry(self) -> None:
         from core.queue import QUEUE_RETRY
 
         if key := self._selected():
             self.act(self.client.call(QUEUE_RETRY, message_id=key), "requeued")
+
+
+def message_sections(found: MessageHistory, names: dict[str, str]) -> list[tuple[str, str]]:
+    """A message in full, for its detail view: every field, its history and its cause (times absolute, UTC)."""
+    m = found.message
+    sections = [
+        ("State", m.state + (f" ({m.failure_reason})" if m.failure_reason else "")),
+        ("Why", m.block_reason or m.cancel_reason or m.last_error or "-"),
+        ("To", names.get(m.target_agent_id or "", m.target_agent_id or "?")),
+        ("From", f"{names.get(m.sender, m.sender)} ({m.sender_role})"),
+        ("Route", m.route_id or "-"),
+        ("Queued", m.enqueued_at),
+        ("Updated", m.updated_at),
+        ("Delivered", m.delivered_at or "-"),
+        ("Delayed until", m.delay_until or "-"),
+        ("Attempts", str(m.attempts)),
+        ("Idempotency key", m.idempotency_key or "-"),
+        ("Text", m.payload),
+    ]
+    history = "\n".join(f"{e.timestamp}  {e.event_type}  {e.summary}" for e in found.events)
+    sections.append(("History", history or "no events recorded for it"))
+    cause = found.cause
+    sections.append(("Caused by", f"{cause.timestamp}  {cause.event_type}  {cause.summary}" if cause else "-"))
+    return sections

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -18,10 +19,14 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerCancelled
 
 from core.errors import BenchError
+
+if TYPE_CHECKING:
+    from core.prompts import AgentPrompt
 from tui.widgets.literal import literal, printable
 
 log = logging.getLogger(__name__)
 CaptureFn = Callable[[str, int], Awaitable[str]]  # (agent id, lines) -> the screen as text
+PromptFn = Callable[[str], Awaitable["AgentPrompt | None"]]  # agent id -> the prompt it waits on
 POLL_GROUP = "agent-preview"
 
 
@@ -38,9 +43,14 @@ class AgentPreview(Widget):
     }
     """
 
-    def __init__(self, capture: CaptureFn, *, interval: float = 1.0, **kwargs: object) -> None:
+    def __init__(
+        self, capture: CaptureFn, prompt_of: PromptFn | None = None, *, interval: float = 1.0, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._capture = capture
+        self._prompt_of = prompt_of
+        self.waiting = False  # the selected agent waits for input: its prompt is looked for on each poll
+        self.prompt: AgentPrompt | None = None
         self.interval = interval
         self.agent_id: str | None = None
         self._shown: tuple[str, bool] | None = None  # (text, is_problem) as last drawn; None before the first poll
@@ -55,14 +65,20 @@ class AgentPreview(Widget):
         """What the preview shows now: the captured screen, or why there is none."""
         return self._shown[0] if self._shown else ""
 
-    def select(self, agent_id: str | None, title: str = "", subtitle: str = "") -> None:
+    def select(self, agent_id: str | None, title: str = "", subtitle: str = "", *, waiting: bool = False) -> None:
         """Preview `agent_id` (None: nothing selected). Titles may change without a new capture; they hold labels
         and paths the operator typed, so they are literal text, not markup."""
         self.border_title = literal(title)
         self.border_subtitle = literal(subtitle)
+        if waiting != self.waiting:
+            self.waiting = waiting
+            if not waiting and self.prompt is not None:
+                self.prompt = None
+                self.refresh()
         if agent_id == self.agent_id:
             return
         self.agent_id = agent_id
+        self.prompt = None
         self._shown = None
         self.refresh()
         self._poll_now()
@@ -104,9 +120,16 @@ class AgentPreview(Widget):
         except Exception:
             log.exception("preview capture failed")
             content = ("internal_error: see relayboard.log in the home directory", True)
+        prompt = None
+        if self.waiting and self._prompt_of is not None and not content[1]:
+            try:
+                prompt = await self._prompt_of(agent_id)
+            except BenchError:
+                prompt = None  # the screen above says what is wrong
         self.polls += 1
-        if agent_id == self.agent_id and content != self._shown:
+        if agent_id == self.agent_id and (content != self._shown or prompt != self.prompt):
             self._shown = content
+            self.prompt = prompt
             self.redraws += 1
             self.refresh()
         if self._running:
@@ -120,6 +143,25 @@ class AgentPreview(Widget):
         text, problem = self._shown
         if problem:
             return literal(text, style="yellow")
-        lines = text.splitlines()[-max(1, self.content_size.height) :]
+        height = max(1, self.content_size.height - (1 if self.prompt else 0))
+        lines = text.splitlines()[-height:]
         # What the agent printed, never markup: `[/x]` on its screen must not end the app.
-        return Text(printable("\n".join(lines)), no_wrap=True, overflow="crop", end="")
+        shown = Text(printable("\n".join(lines)), no_wrap=True, overflow="crop", end="")
+        if self.prompt is not None:
+            shown.append("\n")
+            shown.append_text(prompt_bar(self.prompt))
+            shown.append("  Enter: answer it", style="dim")
+        return shown
+
+
+def prompt_bar(prompt: AgentPrompt) -> Text:
+    """The prompt's question and its choices with their keys, as literal text (it comes from the agent's screen)."""
+    text = Text(printable(prompt.question), style="bold")
+    text.append("  ")
+    for choice in prompt.choices:
+        text.append(f" {choice.key} ", style="reverse")
+        text.append(f" {printable(choice.label)}  ")
+    if prompt.cancellable:
+        text.append(" Esc ", style="reverse")
+        text.append(" cancel")
+    return text

@@ -10,6 +10,7 @@ from textual.widget import Widget
 from tui.panes import PANES
 
 FULL_WIDTH = sum(len(p.key) + 1 + len(p.title) + 2 for p in PANES)
+SHORT_WIDTH = sum(1 + len(p.key) + 1 + len(p.short) for p in PANES)
 MODE_STYLE = {"local": "dim", "attached": "bold cyan", "detached": "bold red"}
 
 
@@ -25,16 +26,23 @@ class PaneTabs(Widget):
 
     def render(self) -> Text:
         width = self.size.width
-        mode = f" {self.mode} " if self.mode else ""
-        narrow = width < FULL_WIDTH + len(mode)
+        mode = f" {self.mode}" if self.mode else ""
+        narrow = width < FULL_WIDTH + len(mode) + 1
+        # Narrower than every short label (and the mode): keys only, but the current pane keeps its name.
+        tiny = narrow and width < SHORT_WIDTH + len(mode)
         text = Text(no_wrap=True, overflow="ellipsis")
         for pane in PANES:
-            label = f" {pane.key} {pane.short if narrow else pane.title} "
-            text.append(label, style="bold reverse" if pane.id == self.current else "")
+            current = pane.id == self.current
+            if not narrow:
+                text.append(f" {pane.key} {pane.title} ", style="bold reverse" if current else "")
+                continue
+            text.append(" ")
+            label = f"{pane.key} {pane.short}" if current or not tiny else pane.key
+            text.append(label, style="bold reverse" if current else "")
         if not mode or (self.mode == "local" and text.cell_len + len(mode) > width):
             return text  # in-process is the usual case: said only where there is room
         # Attached or away: always said, the tabs give way (cut with an ellipsis) to make room.
-        text.truncate(max(0, width - len(mode) - 1), overflow="ellipsis")
-        text.append(" " * max(1, width - text.cell_len - len(mode)))
+        text.truncate(max(0, width - len(mode)), overflow="ellipsis")
+        text.append(" " * max(0, width - text.cell_len - len(mode)))
         text.append(mode, style=MODE_STYLE.get(self.mode, ""))
         return text
