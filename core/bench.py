@@ -135,6 +135,7 @@ class Bench:
             ctx.clock,
         )
         self._last_report: tuple[float, int, ReadinessReport] | None = None
+        self._closed = False
         owners = (self, self.agents, self.launcher, self.logs, self.queue, self.routes, self.events, self.memory)
         owners += (self.tokens, self.processes, self.scheduler, self.sessions, self.keystrokes, self.prompts)
         # By every class in each owner's MRO: a call is declared on the class that defines the method.
@@ -195,6 +196,11 @@ class Bench:
             await service.start()
 
     async def close(self) -> None:
+        """Stop the services, flush the audit trail, close the database; closing again does nothing (the client
+        that owns a bench and the code that opened it may both close it)."""
+        if self._closed:
+            return
+        self._closed = True
         for service in reversed(self.services):
             await service.stop()
         await self.ctx.recorder.flush()

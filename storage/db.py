@@ -113,6 +113,7 @@ class Database:
 
     def __init__(self, conn: aiosqlite.Connection, path: Path, journal: JournalInfo, read_only: bool = False) -> None:
         self._conn = conn
+        self._closed = False
         self._reader: aiosqlite.Connection | None = None
         self.path = path
         self.journal = journal
@@ -236,6 +237,11 @@ class Database:
                 await asyncio.sleep(0.02)
 
     async def close(self) -> None:
+        """Close both connections; a second close does nothing (aiosqlite's would wait forever on its stopped
+        thread)."""
+        if self._closed:
+            return
+        self._closed = True
         if self._reader is not None:
             with contextlib.suppress(sqlite3.Error):
                 await self._reader.close()

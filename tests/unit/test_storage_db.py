@@ -361,3 +361,15 @@ async def test_check_constraints_guard_closed_sets(db: Database) -> None:
     assert "CHECK" in str(caught.value.__cause__)
     assert await db.scalar("SELECT count(*) FROM agents") == 0
     assert await db.scalar("SELECT count(*) FROM events") == 0
+
+
+async def test_closing_twice_returns_at_once(tmp_path: Path) -> None:
+    """aiosqlite's second close waited forever on its stopped thread: a bench closed by the client that owns it
+    and then by the code that opened it hung (found by benchmarks/focus.py)."""
+
+    bench = await Bench.open(tmp_path / "home")
+    await asyncio.wait_for(bench.close(), 5)
+    await asyncio.wait_for(bench.close(), 5)
+    db = await Database.open(tmp_path / "other.db")
+    await asyncio.wait_for(db.close(), 5)
+    await asyncio.wait_for(db.close(), 5)

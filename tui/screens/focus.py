@@ -157,7 +157,10 @@ class FocusScreen(Screen[None]):
                 AGENT_CAPTURE, agent_id=self.agent.agent_id, lines=HISTORY_LINES, escapes=True, prompt=True
             )
             self._problem = ""
-            changed = self.query_one(ScreenView).show(shot.screen)
+            view = self.query_one(ScreenView)
+            # Decoding hundreds of new coloured lines is the costly part of a poll: off the event loop.
+            decoded = await asyncio.to_thread(view.decoded, shot.screen)
+            changed = view.show(shot.screen, decoded)
             # Each tmux look costs a client process: back off while the screen is still.
             self._interval = self.poll_seconds if changed else min(self._interval * 2, IDLE_POLL_SECONDS)
             self._show_prompt(shot.prompt)

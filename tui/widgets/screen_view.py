@@ -73,15 +73,22 @@ class ScreenView(ScrollView, can_focus=True):
         self.post_message(self.FollowChanged())
 
     # -- content -------------------------------------------------------------------------------------------
-    def show(self, capture: str) -> bool:
-        """Draw `capture`; False (and nothing redrawn) when it is what is shown already."""
+    def decoded(self, capture: str) -> tuple[list[Text], list[str], int] | None:
+        """The work of drawing `capture`, safe to run in a thread (it touches no widget): its lines as Text (only
+        the ones not shown before are decoded), their raw forms and the widest line's cells. None: unchanged."""
+        if capture == self._raw:
+            return None
+        known = dict(zip(self._raws, self.lines, strict=False))
+        lines = decode(capture, known)
+        return lines, capture.split("\n")[: len(lines)], max((line.cell_len for line in lines), default=0)
+
+    def show(self, capture: str, decoded: tuple[list[Text], list[str], int] | None = None) -> bool:
+        """Draw `capture` (decoded already when `decoded` is given); False (nothing redrawn) when it is what is
+        shown already."""
         if capture == self._raw:
             return False
+        self.lines, self._raws, width = decoded if decoded is not None else self.decoded(capture) or ([], [], 0)
         self._raw = capture
-        known = dict(zip(self._raws, self.lines, strict=False))
-        self.lines = decode(capture, known)
-        self._raws = capture.split("\n")[: len(self.lines)]
-        width = max((line.cell_len for line in self.lines), default=0)
         self.virtual_size = Size(width, len(self.lines))
         self._find()
         self.redraws += 1
