@@ -1,6 +1,6 @@
 """Run every benchmark; JSON lines to stdout and to benchmarks/results/latest.jsonl.
 
-    python benchmarks/run_all.py [--quick] [--only startup,dashboard,tmux_scan,idle_cpu,socket_calls]
+    python benchmarks/run_all.py [--quick] [--only startup,dashboard,tmux_scan,idle_cpu,socket_calls,focus]
 
 The big home is built once here (in a temp dir removed at exit) and handed with --home to the benchmarks that read
 it; tmux_scan, idle_cpu and socket set up their own private tmux servers and homes.
@@ -22,7 +22,7 @@ import bighome
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "latest.jsonl"
-BENCHMARKS = ("startup", "dashboard", "tmux_scan", "idle_cpu", "socket_calls")
+BENCHMARKS = ("startup", "dashboard", "tmux_scan", "idle_cpu", "socket_calls", "focus")
 ON_BIG_HOME = frozenset({"startup", "dashboard"})
 
 
