@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from textual.command import CommandPalette
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from core.agents import AGENT_LIST
 from core.client import BenchClient
@@ -14,6 +15,7 @@ from core.queue import QUEUE_DETAIL
 from core.routes import ROUTING_STATUS
 from tests.support.homes import BenchHome, make_home
 from tui.app import RelayboardApp
+from tui.modals.adopt import AdoptModal
 from tui.modals.confirm import ConfirmModal
 from tui.modals.detail import DetailModal
 from tui.modals.help import HelpModal
@@ -187,8 +189,17 @@ async def test_adopt_picker_registers_the_free_pane(app: RelayboardApp) -> None:
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
-        await pilot.press("tab", *"scratchy", "enter")
+        await pilot.press("tab", *"lead", "enter")  # a name that is taken: refused, and the dialog keeps it
         await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, AdoptModal) and picker.query_one("#adopt-name", Input).value == "lead"
+        error = picker.query_one("#adopt-name-error")
+        assert error.display and str(error.render()).split(":")[0] in {"conflict", "validation_failed"}
+        assert picker.focused is picker.query_one("#adopt-name")
+        picker.query_one("#adopt-name", Input).value = "scratchy"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, AdoptModal)
         assert rows(app, "#agents-table") == 6
         agent = next(a for a in (await app.client.call(AGENT_LIST)).rows if a.name == "scratchy")
         assert agent.session_name == "scratch" and agent.role == "worker"

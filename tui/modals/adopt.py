@@ -1,4 +1,5 @@
-"""Adopt a tmux pane as an agent: pick an unadopted pane, name it, give it a role."""
+"""Adopt a tmux pane as an agent: pick an unadopted pane, name it, give it a role. The dialog adopts through the
+core itself: a refused name (taken, invalid) keeps the choice and the name, with the error under it."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
 from core.models import ROLES, Pane
+from tui.modals.form import FormModal, Submit
 from tui.widgets.literal import literal
 
 
@@ -24,12 +25,14 @@ class AdoptRequest:
     role: str
 
 
-class AdoptModal(ModalScreen[AdoptRequest | None]):
+class AdoptModal(FormModal):
     CSS_PATH = "modals.tcss"
+    FIELDS: ClassVar[dict[str, str]] = {"name": "adopt-name", "role": "adopt-role"}
+    GENERAL_ERROR = "adopt-error"
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel", id="adopt.cancel")]
 
-    def __init__(self, panes: list[Pane]) -> None:
-        super().__init__()
+    def __init__(self, panes: list[Pane], submit: Submit | None = None) -> None:
+        super().__init__(submit)
         self.panes = panes
 
     def compose(self) -> ComposeResult:
@@ -47,7 +50,9 @@ class AdoptModal(ModalScreen[AdoptRequest | None]):
                 id="adopt-panes",
             )
             yield Input(placeholder="agent name (letters, digits, . _ -)", id="adopt-name")
+            yield Label("", id="adopt-name-error", classes="error field-error")
             yield Select([(role, role) for role in ROLES], value="worker", allow_blank=False, id="adopt-role")
+            yield Label("", id="adopt-error", classes="error")
 
     @on(Input.Submitted, "#adopt-name")
     def submit(self) -> None:
@@ -58,7 +63,10 @@ class AdoptModal(ModalScreen[AdoptRequest | None]):
         pane = next(p for p in self.panes if p.pane_id == option.id)
         name = self.query_one("#adopt-name", Input).value.strip()
         role = str(self.query_one("#adopt-role", Select).value)
-        self.dismiss(AdoptRequest(pane=pane, name=name, role=role))
+        if self._submit is None:
+            self.dismiss(AdoptRequest(pane=pane, name=name, role=role))
+            return
+        self.send({**pane.identity(), "name": name, "role": role})
 
     @on(OptionList.OptionSelected, "#adopt-panes")
     def pane_chosen(self) -> None:

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from core.lists import ListResult
     from core.models import Agent
     from core.prompts import AgentPrompt
-    from tui.modals.adopt import AdoptRequest
 
 
 class AgentsScreen(PaneScreen):
@@ -219,19 +218,18 @@ agent's screen, refreshed about once a second.
             if not free.rows:
                 self.notify("No unadopted panes. Press s to scan, or start one: tmux new-session -d", timeout=4)
                 return
+            from core.agents import AGENT_REGISTER
             from tui.modals.adopt import AdoptModal
 
-            self.app.push_screen(AdoptModal(free.rows), self._adopt_chosen)
+            def adopted(agent: Agent | None) -> None:
+                if agent is not None:
+                    self.notify(f"adopted {agent.name}", timeout=3)
+                    self.refresh_data()
+
+            # The dialog adopts through the core, so a taken or invalid name keeps what was chosen and typed.
+            self.app.push_screen(AdoptModal(free.rows, submit=lambda p: self.client.call(AGENT_REGISTER, p)), adopted)
 
         self.run_guarded(pick(), "the adopt picker")
-
-    def _adopt_chosen(self, request: AdoptRequest | None) -> None:
-        if request is None:
-            return
-        from core.agents import AGENT_REGISTER
-
-        params = {**request.pane.identity(), "name": request.name, "role": request.role}
-        self.act(self.client.call(AGENT_REGISTER, params), f"adopted {request.name}")
 
     def action_launch(self) -> None:
         from core.launcher import LAUNCH
