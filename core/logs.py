@@ -7,6 +7,7 @@ pipe only where none is open), and a dead pane or a vanished file shows as degra
 from __future__ import annotations
 
 import asyncio
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from core.errors import BenchError
 from core.registry import Call
 from core.validation import Params, parse
 from storage import log_attachments as repo
-from storage.models import Agent, LogAttachment, Pane
+from storage.models import Agent, LogAttachment, Model, Pane
 
 
 class AttachParams(Params):
@@ -33,6 +34,56 @@ LOG_DETACH = Call("app.log.detach", AttachParams, LogAttachment, "Stop logging a
 LOG_DETAIL = Call(
     "app.log.detail", AttachParams, LogAttachment, "An agent's log attachment: path, state and why (not_found: none)."
 )
+
+
+MAX_TAIL_BYTES = 1024 * 1024
+# What a terminal does with the bytes that are not text: colours (SGR) are kept for the viewer; every other
+# escape or control sequence (cursor moves, titles, OSC, private modes) is dropped, and a carriage return
+# rewinds the line as the screen would show it.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, erase
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: titles, links, clipboard
+    r"|\x1b[@-Z\\-_]"  # other two-byte escapes
+    r"|[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]"  # controls but tab, newline, carriage return and ESC
+)
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
+
+
+class TailParams(AttachParams):
+    max_bytes: int = Field(default=256 * 1024, ge=1, le=MAX_TAIL_BYTES, description="the last N bytes of the log")
+
+
+class LogTail(Model):
+    agent_id: str
+    path: str
+    size: int = Field(description="the file's size in bytes now")
+    truncated: bool = Field(description="the log is longer than what is returned (its start is left out)")
+    text: str = Field(description="the end of the log as the screen showed it: colours kept, other escapes dropped")
+
+
+LOG_TAIL = Call("app.log.tail", TailParams, LogTail, "The end of an agent's attached log, as readable text.")
+
+
+def readable(raw: str) -> str:
+    """Terminal output as text a viewer can show line by line (see _ESCAPES)."""
+    lines = []
+    for line in raw.replace("\r\n", "\n").split("\n"):
+        kept = _ESCAPES.sub(lambda m: m.group(0) if _SGR.fullmatch(m.group(0)) else "", line)
+        if "\r" in kept:
+            kept = kept.rsplit("\r", 1)[-1] or kept.replace("\r", "")
+        lines.append(kept)
+    return "\n".join(lines)
+
+
+def _tail(path: Path, max_bytes: int) -> tuple[int, bool, str]:
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        start = max(0, size - max_bytes)
+        handle.seek(start)
+        data = handle.read(max_bytes)
+    if start:
+        data = data.split(b"\n", 1)[-1]  # a partial first line is left out
+    return size, start > 0, readable(data.decode("utf-8", errors="replace"))
 
 
 def append_to(path: Path) -> str:
@@ -61,6 +112,21 @@ class Logs:
                 "not_found", f"{agent.name} never had a log attached", details={"agent_id": agent.agent_id}
             )
         return attachment
+
+    @LOG_TAIL.implementation
+    async def tail(self, params: TailParams | dict[str, Any]) -> LogTail:
+        p = parse(TailParams, params)
+        attachment = await self.detail({"agent_id": p.agent_id})
+        path = Path(attachment.path)
+        try:
+            size, truncated, text = await asyncio.to_thread(_tail, path, p.max_bytes)
+        except OSError:
+            raise BenchError(
+                "log_attach_blocked",
+                "the log file cannot be read (press l twice to attach it again)",
+                details={"agent_id": p.agent_id, "reason": "unreadable", "path": str(path)},
+            ) from None
+        return LogTail(agent_id=p.agent_id, path=str(path), size=size, truncated=truncated, text=text)
 
     @LOG_ATTACH.implementation
     async def attach(self, params: AttachParams | dict[str, Any]) -> LogAttachment:

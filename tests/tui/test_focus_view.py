@@ -237,3 +237,31 @@ async def test_the_agents_pane_shows_the_prompt_and_enter_answers_it_in_the_focu
         await until(pilot, lambda: focus(pilot).prompt is not None, "the prompt in the focus view")
         await pilot.press("n")
         await until(pilot, lambda: "deploy=n" in view(pilot).text, "the shell to go on with the answer")
+
+
+async def test_the_log_viewer_tails_the_attached_log_as_the_screen_showed_it(
+    app: RelayboardApp, demo_home: BenchHome
+) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_agents(pilot)
+        lead = await agent_named(app, "lead")
+        await select(pilot, lead)
+        await pilot.press("L")  # no log attached yet: said in the view, not a crash
+        await until(pilot, lambda: focus(pilot).polls >= 1, "the first look")
+        assert "never had a log attached" in str(focus(pilot).query_one("#focus-header").render())
+        await pilot.press("q")
+        await settle(pilot)
+        await pilot.press("l")  # attach
+        await settle(pilot)
+        type_in(demo_home, "lead", "printf 'step 10%%\\rstep 100%%\\n\\033[32mlogged-ok\\033[0m\\n'")
+        await pilot.press("L")
+        await until(pilot, lambda: "logged-ok" in view(pilot).text, "the log line in the viewer", within=10)
+        shown = view(pilot).text
+        assert "step 100%" in shown and "step 10%step" not in shown  # the carriage return rewound the line
+        assert str(demo_home.home / "logs" / "lead.log") in str(focus(pilot).query_one("#focus-header").render())
+        type_in(demo_home, "lead", "echo later-line")
+        await until(pilot, lambda: "later-line" in view(pilot).text, "a new line to be followed", within=10)
+        await pilot.press("t")  # read-only
+        assert not focus(pilot).typing
+        await pilot.press("slash", *"logged", "enter")
+        assert view(pilot).matches

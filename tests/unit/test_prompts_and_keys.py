@@ -12,6 +12,7 @@ import pytest
 from core.bench import Bench
 from core.errors import BenchError
 from core.keys import stored_key
+from core.logs import readable
 from core.prompts import load_prompt_rules, recognise
 from storage import key_sends
 
@@ -198,3 +199,26 @@ async def test_queue_history_has_the_message_events_oldest_first_and_its_cause(b
     )
     assert all(e.payload.get("message_id") == message.message_id for e in found.events)
     assert (await bench.queue.history({"message_id": other.message_id})).cause is None
+
+
+def test_log_text_is_what_the_screen_showed() -> None:
+    raw = "a\x1b[31mred\x1b[0m\x1b[2J\x1b[H b\r\nprogress 10%\rprogress 100%\n\x1b]0;title\x07ok\x07\x08\n"
+    assert readable(raw) == "a\x1b[31mred\x1b[0m b\nprogress 100%\nok\n"
+
+
+async def test_log_tail_returns_the_end_whole_lines_and_says_it_was_cut(bench: Bench, adopt, tmp_path: Path) -> None:
+    agent = (await adopt(bench, {"t1": "worker"}))["t1"]
+    attachment = await bench.logs.attach({"agent_id": agent.agent_id})
+    path = Path(attachment.path)
+    path.write_text("".join(f"line {n:05d}\n" for n in range(5000)))  # 55,000 bytes
+    tail = await bench.logs.tail({"agent_id": agent.agent_id, "max_bytes": 1000})
+    assert tail.truncated and tail.size == 55_000
+    lines = tail.text.splitlines()
+    assert lines[-1] == "line 04999" and all(line.startswith("line ") and len(line) == 10 for line in lines)
+    whole = await bench.logs.tail({"agent_id": agent.agent_id, "max_bytes": 1024 * 1024})
+    assert not whole.truncated and whole.text.splitlines()[0] == "line 00000"
+    path.unlink()
+    with pytest.raises(BenchError) as caught:
+        await bench.logs.tail({"agent_id": agent.agent_id})
+    assert (caught.value.code, caught.value.details["reason"]) == ("log_attach_blocked", "unreadable")
+    assert str(path) not in caught.value.message  # the path is in details, not the message

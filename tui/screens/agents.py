@@ -43,7 +43,7 @@ agent's screen, refreshed about once a second.
 - `n` launches a new managed agent from a preset (claude, codex, shell) or a custom command; `R` restarts a
   launched agent; `k` kills it: a launched agent's whole tmux session, an adopted agent's pane (asks first).
 - `e` edits label, role, capability and project; `l` attaches or detaches the pane's log
-  (`logs/<name>.log` in the Relayboard home).
+  (`logs/<name>.log` in the Relayboard home); `L` shows that log, tailed live, with search.
 - Enter or `z` opens the agent full-screen: its live screen in colour, scrollback (PgUp, `/` search, `n` next
   match, `G` follow), its prompt's choices answered with their keys, and `t` to type into it (Esc leaves typing,
   a second Esc closes the view). `j` shows the pane in your tmux: the same server switches to it, another server
@@ -55,6 +55,7 @@ agent's screen, refreshed about once a second.
         Binding("n", "launch", "New", id="agents.launch"),
         Binding("e", "edit", "Edit", id="agents.edit"),
         Binding("l", "toggle_log", "Log", id="agents.toggle_log"),
+        Binding("L", "view_log", "View log", show=False, id="agents.view_log"),
         Binding("k", "kill", "Kill", id="agents.kill"),
         Binding("R", "restart", "Restart", id="agents.restart"),
         Binding("z", "focus", "Focus", id="agents.focus"),
@@ -357,6 +358,13 @@ agent's screen, refreshed about once a second.
         from tui.screens.focus import FocusScreen
 
         self.app.push_screen(FocusScreen(agent))
+
+    def action_view_log(self) -> None:
+        if (agent := self._require_selected()) is None:
+            return
+        from tui.screens.log_view import LogScreen
+
+        self.app.push_screen(LogScreen(agent))
 
     def action_jump(self) -> None:
         if (agent := self._require_selected()) is None:

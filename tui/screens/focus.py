@@ -147,23 +147,30 @@ class FocusScreen(Screen[None]):
             if worker.group == "focus-poll" and worker.is_running:
                 await worker.wait()
 
+    async def fetch(self) -> tuple[str, AgentPrompt | None]:
+        """What the view shows: the pane with its scrollback, and the prompt the core recognised on the same capture
+        (one tmux look per poll)."""
+        from core.agents import AGENT_CAPTURE
+
+        shot = await self.client.call(
+            AGENT_CAPTURE, agent_id=self.agent.agent_id, lines=HISTORY_LINES, escapes=True, prompt=True
+        )
+        return shot.screen, shot.prompt
+
     async def _poll(self) -> None:
-        from core.agents import AGENT_CAPTURE, AGENT_DETAIL
+        from core.agents import AGENT_DETAIL
 
         try:
             self.agent = await self.client.call(AGENT_DETAIL, agent_id=self.agent.agent_id)
-            # One tmux look per poll: the screen with its scrollback, and the prompt recognised on it by the core.
-            shot = await self.client.call(
-                AGENT_CAPTURE, agent_id=self.agent.agent_id, lines=HISTORY_LINES, escapes=True, prompt=True
-            )
+            content, prompt = await self.fetch()
             self._problem = ""
             view = self.query_one(ScreenView)
             # Decoding hundreds of new coloured lines is the costly part of a poll: off the event loop.
-            decoded = await asyncio.to_thread(view.decoded, shot.screen)
-            changed = view.show(shot.screen, decoded)
-            # Each tmux look costs a client process: back off while the screen is still.
+            decoded = await asyncio.to_thread(view.decoded, content)
+            changed = view.show(content, decoded)
+            # Each look costs (a tmux client, a file read): back off while nothing changes.
             self._interval = self.poll_seconds if changed else min(self._interval * 2, IDLE_POLL_SECONDS)
-            self._show_prompt(shot.prompt)
+            self._show_prompt(prompt)
         except BenchError as exc:
             self._problem = f"{exc.code}: {exc.message}"
             self._show_prompt(None)
