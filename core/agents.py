@@ -13,8 +13,9 @@ from core.context import Context
 from core.errors import BenchError
 from core.lists import ListParams, ListResult, ListSpec, run_list
 from core.prompts import SCREEN_LINES as PROMPT_LINES
-from core.prompts import AgentPrompt, recognise, strip_sgr
+from core.prompts import AgentPrompt, recognise
 from core.registry import Call
+from core.terminal_text import plain
 from core.tmux import PaneScanner, ScanStatus
 from core.validation import SQLITE_INT_MAX, AgentName, Label, NonEmptyLabel, Params, parse
 from storage import agents as repo
@@ -275,17 +276,21 @@ class Agents:
             raise BenchError("pane_not_found", f"{agent.name}'s pane is gone", details={"pane_id": agent.pane_id})
         # While the watcher runs, it has just captured every pane that moved: a preview polling each second reads
         # that instead of starting a tmux client of its own (the screen is at most one watcher tick old).
+        # A prompt is looked for on at least the lines app.agent.prompt reads, so both see (and fingerprint) the same.
+        lines = max(p.lines, PROMPT_LINES) if p.prompt else p.lines
         watched = self.screens.get(pane.pane_id)
         fresh = self.screens_as_of >= self.live_wall > 0
-        if watched is not None and fresh and p.lines <= WATCHED_LINES and not p.escapes:
-            screen = "\n".join(watched[1].splitlines()[-p.lines :])
+        if watched is not None and fresh and lines <= WATCHED_LINES and not p.escapes:
+            screen = "\n".join(watched[1].splitlines()[-lines:])
         else:
-            screen = await self.ctx.tmux.capture(pane.pane_id, p.lines, escapes=p.escapes)
+            screen = await self.ctx.tmux.capture(pane.pane_id, lines, escapes=p.escapes)
         prompt = None
         if p.prompt:
-            plain = strip_sgr(screen) if p.escapes else screen
-            found = recognise(agent.kind, "\n".join(plain.splitlines()[-PROMPT_LINES:]))
+            text = plain(screen) if p.escapes else screen
+            found = recognise(agent.kind, "\n".join(text.splitlines()[-PROMPT_LINES:]))
             prompt = found.public(pane.pane_id) if found else None
+        if lines != p.lines:  # more were read for the prompt than were asked for
+            screen = "\n".join(screen.splitlines()[-p.lines :])
         return AgentScreen(
             agent_id=agent.agent_id, pane_id=pane.pane_id, screen=screen, prompt=prompt, captured_at=self.ctx.now()
         )

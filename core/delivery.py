@@ -44,3 +44,10 @@ async def type_into(ctx: Context, agent: Agent, pane: Pane | None, text: str, *,
     guard(agent, pane, force)
     assert pane is not None
     await ctx.tmux.send_text(pane.pane_id, text, submit)
+
+
+async def press_into(ctx: Context, agent: Agent, pane: Pane | None, strokes: list[list[str]], *, force: bool) -> None:
+    """Keys, behind the same guard as typed text: each stroke is send-keys arguments (a key name or `-l -- x`)."""
+    guard(agent, pane, force)
+    assert pane is not None
+    await ctx.tmux.send_keys(pane.pane_id, strokes)

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from core.claimer import holder_is_gone, this_process
 from core.context import Context
-from core.delivery import LivePanes, guard
+from core.delivery import LivePanes, press_into
 from core.errors import BenchError
 from core.registry import Call
 from core.tmux import literal_arg
@@ -124,9 +124,7 @@ class Keystrokes:
         # A fresh look at the pane every time (one list-panes, a few ms): a cached one let keys into a `sleep` that
         # had started half a second earlier.
         pane = await self.panes.live_pane(agent)
-        guard(agent, pane, force)
-        assert pane is not None
-        await self.ctx.tmux.send_keys(pane.pane_id, [k.tmux_args() for k in keys])
+        await press_into(self.ctx, agent, pane, [k.tmux_args() for k in keys], force=force)
 
     @AGENT_SEND_KEYS.implementation
     async def send_keys(self, params: SendKeysParams | dict[str, Any]) -> KeysSent:

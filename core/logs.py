@@ -7,7 +7,6 @@ pipe only where none is open), and a dead pane or a vanished file shows as degra
 from __future__ import annotations
 
 import asyncio
-import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from core.agents import Agents, pane_of
 from core.context import Context
 from core.errors import BenchError
 from core.registry import Call
+from core.terminal_text import readable
 from core.validation import Params, parse
 from storage import log_attachments as repo
 from storage.models import Agent, LogAttachment, Model, Pane
@@ -37,16 +37,6 @@ LOG_DETAIL = Call(
 
 
 MAX_TAIL_BYTES = 1024 * 1024
-# What a terminal does with the bytes that are not text: colours (SGR) are kept for the viewer; every other
-# escape or control sequence (cursor moves, titles, OSC, private modes) is dropped, and a carriage return
-# rewinds the line as the screen would show it.
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, erase
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: titles, links, clipboard
-    r"|\x1b[@-Z\\-_]"  # other two-byte escapes
-    r"|[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]"  # controls but tab, newline, carriage return and ESC
-)
-_SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
 
 class TailParams(AttachParams):
@@ -62,17 +52,6 @@ class LogTail(Model):
 
 
 LOG_TAIL = Call("app.log.tail", TailParams, LogTail, "The end of an agent's attached log, as readable text.")
-
-
-def readable(raw: str) -> str:
-    """Terminal output as text a viewer can show line by line (see _ESCAPES)."""
-    lines = []
-    for line in raw.replace("\r\n", "\n").split("\n"):
-        kept = _ESCAPES.sub(lambda m: m.group(0) if _SGR.fullmatch(m.group(0)) else "", line)
-        if "\r" in kept:
-            kept = kept.rsplit("\r", 1)[-1] or kept.replace("\r", "")
-        lines.append(kept)
-    return "\n".join(lines)
 
 
 def _tail(path: Path, max_bytes: int) -> tuple[int, bool, str]:

@@ -748,6 +748,15 @@ class Policy:
         def refuse(reason: str, what: str) -> Refusal:
             return Refusal("command", reason, f"{name} {what}", program=name)
 
+        def refuse_option(option: str, where: str) -> None:
+            """An option (alone, or `where` inside a cluster) that loads code, runs it inline or opens a prompt."""
+            if option in interp.refused:
+                raise refuse("dangerous_option", f"{option} changes what it loads before the script")
+            if option in interp.inline:
+                raise refuse("inline_code", f"{option}{where} runs code given on the command line")
+            if option in interp.interactive:
+                raise refuse("interactive", f"{option}{where} opens an interactive prompt")
+
         has_script = False
         k = 0
         while k < len(args):
@@ -770,12 +779,7 @@ class Policy:
                 break
             long = w.startswith("--")
             key = w.split("=", 1)[0] if long else w
-            if key in interp.refused:
-                raise refuse("dangerous_option", f"{key} changes what it loads before the script")
-            if key in interp.inline:
-                raise refuse("inline_code", f"{key} runs code given on the command line")
-            if key in interp.interactive:
-                raise refuse("interactive", f"{key} opens an interactive prompt")
+            refuse_option(key, "")
             if key in interp.module:
                 has_script = True
                 break
@@ -787,12 +791,7 @@ class Policy:
                 done = False
                 for pos, ch in enumerate(w[1:], start=1):
                     option = f"-{ch}"
-                    if option in interp.refused:
-                        raise refuse("dangerous_option", f"{option} changes what it loads before the script")
-                    if option in interp.inline:
-                        raise refuse("inline_code", f"{option} (in {w}) runs code given on the command line")
-                    if option in interp.interactive:
-                        raise refuse("interactive", f"{option} (in {w}) opens an interactive prompt")
+                    refuse_option(option, f" (in {w})")
                     if option in interp.module:
                         has_script = done = True
                         break

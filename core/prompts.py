@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from core.agent_state import compile_pattern
 from core.errors import BenchError
-from core.keys import KeysSent, KeyStroke, Keystrokes
+from core.keys import NAMED_KEYS, KeysSent, KeyStroke, Keystrokes
 from core.registry import Call
 from core.validation import Params, parse
 from storage.models import Agent, Model
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 PROMPT_RULES_FILE = "prompt_rules.toml"
 SCREEN_LINES = 40
-KEY_NAMES = frozenset({"Enter", "Escape", "C-c", "Tab", "Up", "Down"})
 
 
 class FixedChoice(BaseModel):
@@ -143,15 +142,6 @@ class Recognised:
         )
 
 
-_SGR = re.compile(r"\x1b\[[0-9;:]*m|\x1b\]8;[^\x07\x1b]*(?:\x07|\x1b\\)")  # colours; OSC 8 links
-
-
-def strip_sgr(screen: str) -> str:
-    """A capture taken with escapes as the plain text the shapes are written for (tmux -e emits SGR and, from 3.4,
-    OSC 8 hyperlinks)."""
-    return _SGR.sub("", screen)
-
-
 def _lines(screen: str) -> list[str]:
     # Trailing spaces differ between a capture with escapes and one without (coloured blanks): never part of a
     # prompt, so never part of its fingerprint.
@@ -220,7 +210,7 @@ def default_prompt_rules() -> PromptRules:
 
 
 def _stroke(name: str) -> KeyStroke:
-    return KeyStroke(key=name) if name in KEY_NAMES else KeyStroke(text=name)
+    return KeyStroke(key=name) if name in NAMED_KEYS else KeyStroke(text=name)
 
 
 class Prompts:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
-
 from storage.db import Database, Writer
+from storage.models import Row
 
 KeySendState = Literal["claimed", "typed", "failed"]
 
 
-class KeySend(BaseModel):
+class KeySend(Row):
     idempotency_key: str
     agent_id: str
     keys: str
@@ -34,7 +33,7 @@ async def claim(w: Writer, key: str, agent_id: str, keys: str, claimer: str, now
 
 async def get(db: Database | Writer, key: str) -> KeySend | None:
     row = await db.fetchone("SELECT * FROM key_sends WHERE idempotency_key = ?", (key,))
-    return KeySend.model_validate(dict(row)) if row else None
+    return KeySend.from_row(row) if row else None
 
 
 async def settle(w: Writer, key: str, state: KeySendState, error: str, now: str) -> None:

@@ -149,6 +149,11 @@ async def test_a_launch_the_core_refuses_keeps_what_was_typed_with_the_error_und
         assert modal.focused is modal.query_one("#launch-cwd")
         assert not str(modal.query_one("#launch-error").render())
         assert demo_home.tmux("has-session", "-t", "=rb-builder").returncode != 0  # nothing was started
+        # An error that quotes what was typed shows it as typed: markup in a path is text under the field.
+        modal.query_one("#launch-cwd", Input).value = "/etc/[/x][bold]b"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is modal and "/etc/[/x][bold]b" in str(modal.query_one("#launch-cwd-error").render())
         modal.query_one("#launch-cwd", Input).value = str(demo_home.home)
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -24,7 +24,7 @@ from tests.tui.test_agents_pane import agent_named, notifications, open_agents, 
 from tui.app import RelayboardApp
 from tui.jump import jump_to
 from tui.screens.focus import FocusScreen
-from tui.widgets.screen_view import ScreenView, decode
+from tui.widgets.screen_view import ScreenView, decode, split_lines
 
 pytestmark = pytest.mark.slow
 
@@ -171,7 +171,9 @@ async def test_an_answer_to_a_prompt_the_screen_no_longer_shows_is_stale(
 
 def test_broken_escapes_and_binary_bytes_render_literally() -> None:
     lines = decode(
-        "ok \x1b[31mred\x1b[0m\n\x1b[999;;;mweird\x1b]0;title\x07 \x00\x07\x9b2J end\n[bold]x[/] [@click=quit]"
+        split_lines(
+            "ok \x1b[31mred\x1b[0m\n\x1b[999;;;mweird\x1b]0;title\x07 \x00\x07\x9b2J end\n[bold]x[/] [@click=quit]"
+        )
     )
     assert lines[0].plain == "ok red"
     assert "weird" in lines[1].plain and "end" in lines[1].plain and "\x00" not in lines[1].plain

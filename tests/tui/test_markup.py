@@ -27,6 +27,7 @@ from tests.support.homes import BenchHome, make_home
 from tui.app import RelayboardApp
 from tui.modals.adopt import AdoptModal
 from tui.modals.confirm import ConfirmModal
+from tui.modals.detail import DetailModal
 from tui.modals.edit_agent import EditAgentModal
 from tui.modals.help import HelpModal
 from tui.modals.launch import LaunchModal
@@ -216,6 +217,20 @@ async def test_queue_payloads_senders_and_cancel_reasons_are_literal(app: Relayb
             assert ["blocked", "awaiting_approval", "lead", shown(text), shown(text)] in [row[:5] for row in rows]
             assert any(row[0] == "canceled" and row[1] == shown(text) for row in rows), text
         assert_on_screen(app, *HOSTILE)
+        # Each message's detail view: the payload and the sender drawn as typed, in full.
+        table = app.screen.query_one("#queue-table", BenchTable)
+        for index, row in enumerate(rows):
+            if row[0] != "blocked" or row[4] not in {shown(t) for t in HOSTILE}:
+                continue
+            table.move_cursor(row=index)
+            table.focus()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, DetailModal)
+            alive(app)
+            assert_on_screen(app, f"Text: {row[4]}", within=app.screen.query_one("#detail-body"))
+            await pilot.press("escape")
+            await settle(pilot)
 
 
 async def test_memory_values_writers_and_notes_are_literal(app: RelayboardApp, hostile: Hostile) -> None:

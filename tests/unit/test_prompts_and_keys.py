@@ -12,8 +12,8 @@ import pytest
 from core.bench import Bench
 from core.errors import BenchError
 from core.keys import stored_key
-from core.logs import readable
 from core.prompts import load_prompt_rules, recognise
+from core.terminal_text import readable
 from storage import key_sends
 
 SCREENS = Path(__file__).resolve().parents[1] / "fixtures" / "screens"

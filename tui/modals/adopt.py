@@ -3,7 +3,6 @@ core itself: a refused name (taken, invalid) keeps the choice and the name, with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on
@@ -18,20 +17,13 @@ from tui.modals.form import FormModal, Submit
 from tui.widgets.literal import literal
 
 
-@dataclass(frozen=True)
-class AdoptRequest:
-    pane: Pane
-    name: str
-    role: str
-
-
 class AdoptModal(FormModal):
     CSS_PATH = "modals.tcss"
     FIELDS: ClassVar[dict[str, str]] = {"name": "adopt-name", "role": "adopt-role"}
     GENERAL_ERROR = "adopt-error"
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel", id="adopt.cancel")]
 
-    def __init__(self, panes: list[Pane], submit: Submit | None = None) -> None:
+    def __init__(self, panes: list[Pane], submit: Submit) -> None:
         super().__init__(submit)
         self.panes = panes
 
@@ -63,9 +55,6 @@ class AdoptModal(FormModal):
         pane = next(p for p in self.panes if p.pane_id == option.id)
         name = self.query_one("#adopt-name", Input).value.strip()
         role = str(self.query_one("#adopt-role", Select).value)
-        if self._submit is None:
-            self.dismiss(AdoptRequest(pane=pane, name=name, role=role))
-            return
         self.send({**pane.identity(), "name": name, "role": role})
 
     @on(OptionList.OptionSelected, "#adopt-panes")

@@ -30,7 +30,7 @@ class EditAgentModal(FormModal):
         Binding("ctrl+s", "save", "Save", id="edit.save"),
     ]
 
-    def __init__(self, agent: Agent, submit: Submit | None = None) -> None:
+    def __init__(self, agent: Agent, submit: Submit) -> None:
         super().__init__(submit)
         self.agent = agent
 

@@ -30,7 +30,7 @@ class FormModal(ModalScreen[Any]):
     FIELDS: ClassVar[dict[str, str]] = {}  # the core's field name -> the widget id that holds it
     GENERAL_ERROR: ClassVar[str] = ""  # the id of the dialog's general error line
 
-    def __init__(self, submit: Submit | None = None) -> None:
+    def __init__(self, submit: Submit) -> None:
         super().__init__()
         self._submit = submit
         self.sending = False
@@ -66,17 +66,13 @@ class FormModal(ModalScreen[Any]):
             self.query_one(f"#{self.GENERAL_ERROR}", Label).update(literal(message))
 
     def send(self, params: dict[str, Any]) -> None:
-        """Through the core when the form has a submit; the dialog closes with its answer only when it is accepted."""
-        if self._submit is None:
-            self.dismiss(params)
-            return
+        """Through the core; the dialog closes with the core's answer only when it is accepted."""
         if self.sending:
             return  # one at a time: a second Enter while the first is on its way does nothing
         self.sending = True
         self.run_worker(self._send(params), exclusive=True, group="form-send", exit_on_error=False)
 
     async def _send(self, params: dict[str, Any]) -> None:
-        assert self._submit is not None
         try:
             result = await self._submit(params)
         except BenchError as exc:

@@ -56,7 +56,7 @@ class LaunchModal(FormModal):
         Binding("ctrl+s", "launch", "Launch", id="launch.submit"),
     ]
 
-    def __init__(self, cwd: str, submit: Submit | None = None) -> None:
+    def __init__(self, cwd: str, submit: Submit) -> None:
         super().__init__(submit)
         self.cwd = cwd
 

@@ -30,7 +30,7 @@ class SendInputModal(FormModal):
         Binding("escape", "cancel", "Cancel", id="send_input.cancel"),
     ]
 
-    def __init__(self, agent_name: str, kind: str, submit: Submit | None = None) -> None:
+    def __init__(self, agent_name: str, kind: str, submit: Submit) -> None:
         super().__init__(submit)
         self.agent_name = agent_name
         self.kind = kind

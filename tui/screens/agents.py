@@ -78,7 +78,7 @@ agent's screen, refreshed about once a second.
         )
         with Container(id="agents-body"):
             yield AgentTable(id="agents-table")
-            yield AgentPreview(self._capture, self._prompt, id="agents-preview")
+            yield AgentPreview(self._capture, id="agents-preview")
         yield EmptyState(
             "No agents yet. Press n to launch one, or s to scan tmux for panes and a to adopt one.\n"
             "From a shell: relayboard call app.agent.register_from_pane '{…}'",
@@ -140,15 +140,11 @@ agent's screen, refreshed about once a second.
             waiting=agent.state == "waiting_for_input",
         )
 
-    async def _capture(self, agent_id: str, lines: int) -> str:
+    async def _capture(self, agent_id: str, lines: int, prompt: bool) -> tuple[str, AgentPrompt | None]:
         from core.agents import AGENT_CAPTURE
 
-        return (await self.client.call(AGENT_CAPTURE, agent_id=agent_id, lines=min(lines, 500))).screen
-
-    async def _prompt(self, agent_id: str) -> AgentPrompt | None:
-        from core.prompts import AGENT_PROMPT
-
-        return (await self.client.call(AGENT_PROMPT, agent_id=agent_id)).prompt
+        shot = await self.client.call(AGENT_CAPTURE, agent_id=agent_id, lines=min(lines, 500), prompt=prompt)
+        return shot.screen, shot.prompt
 
     @on(DataTable.RowHighlighted, "#agents-table")
     def row_highlighted(self) -> None:

@@ -183,9 +183,11 @@ class FocusScreen(Screen[None]):
             self._timer = self.set_timer(self._interval, self._poll_now, name="focus-next-poll")
 
     # -- drawing -------------------------------------------------------------------------------------------
-    def _draw_header(self) -> None:
+    def header(self) -> Text:
+        """The header's own part: the agent, its state and why (the log view names its file instead)."""
         agent = self.agent
-        header = Text.assemble(
+        self.sub_title = agent.name
+        return Text.assemble(
             (agent.name, "bold"),
             (f" — {agent.label}" if agent.label else "", ""),
             "  ",
@@ -193,10 +195,12 @@ class FocusScreen(Screen[None]):
             ": ",
             agent.state_reason or "-",
         )
+
+    def _draw_header(self) -> None:
+        header = self.header()
         if self._problem:
             header.append(f"   {self._problem}", style="yellow")
         self.query_one("#focus-header", Static).update(literal(header))
-        self.sub_title = agent.name
 
     def _draw_mode(self) -> None:
         view = self.query_one(ScreenView)
@@ -229,7 +233,7 @@ class FocusScreen(Screen[None]):
             return
         if self.prompt is None or self.query_one("#focus-search", Input).has_focus:
             return
-        key = {"enter": "enter"}.get(event.key, event.character or "")
+        key = "enter" if event.key == "enter" else event.character or ""
         if key and any(choice.key == key for choice in self.prompt.choices):
             event.stop()
             event.prevent_default()
@@ -328,10 +332,7 @@ class FocusScreen(Screen[None]):
         found = self.query_one(ScreenView).search(event.value)
         if event.value and not found:
             self.notify(f"not on the screen or in its scrollback: {event.value!r}", timeout=3)
-        field = self.query_one("#focus-search", Input)
-        field.display = False
-        field.disabled = True
-        self.query_one(ScreenView).focus()
+        self._close_search()
 
     def action_next_match(self) -> None:
         if self.query_one(ScreenView).next_match(1) is None:
@@ -347,9 +348,7 @@ class FocusScreen(Screen[None]):
         self._draw_mode()
 
     def action_jump(self) -> None:
-        agent = self.agent
-
-        self.run_worker(jump_and_say(self, agent), group="focus-jump")
+        self.run_worker(jump_and_say(self, self.agent), group="focus-jump")
 
     def on_screen_view_follow_changed(self) -> None:
         self._draw_mode()

@@ -7,10 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual.widgets import Static
 
 from tui.screens.focus import FocusScreen
-from tui.widgets.literal import literal
 
 if TYPE_CHECKING:
     from core.prompts import AgentPrompt
@@ -32,15 +30,13 @@ class LogScreen(FocusScreen):
         self.log_path, self.log_size, self.log_truncated = tail.path, tail.size, tail.truncated
         return tail.text, None
 
-    def _draw_header(self) -> None:
+    def header(self) -> Text:
+        self.sub_title = f"log of {self.agent.name}"
         header = Text.assemble(("log of ", ""), (self.agent.name, "bold"), "  ", self.log_path or "…")
         if self.log_size:
             cut = f", the last {TAIL_BYTES // 1024} KiB" if self.log_truncated else ""
             header.append(f"  ({self.log_size:,} bytes{cut})", style="dim")
-        if self._problem:
-            header.append(f"   {self._problem}", style="yellow")
-        self.query_one("#focus-header", Static).update(literal(header))
-        self.sub_title = f"log of {self.agent.name}"
+        return header
 
     def action_typing(self) -> None:
         self.notify("the log is read-only: Enter on the agent opens its live pane to type into", timeout=3)

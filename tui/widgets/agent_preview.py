@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 from tui.widgets.literal import literal, printable
 
 log = logging.getLogger(__name__)
-CaptureFn = Callable[[str, int], Awaitable[str]]  # (agent id, lines) -> the screen as text
-PromptFn = Callable[[str], Awaitable["AgentPrompt | None"]]  # agent id -> the prompt it waits on
+# (agent id, lines, look for a prompt) -> the screen as text, and the prompt the core recognised on it
+CaptureFn = Callable[[str, int, bool], Awaitable[tuple[str, "AgentPrompt | None"]]]
 POLL_GROUP = "agent-preview"
 
 
@@ -43,12 +43,9 @@ class AgentPreview(Widget):
     }
     """
 
-    def __init__(
-        self, capture: CaptureFn, prompt_of: PromptFn | None = None, *, interval: float = 1.0, **kwargs: object
-    ) -> None:
+    def __init__(self, capture: CaptureFn, *, interval: float = 1.0, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._capture = capture
-        self._prompt_of = prompt_of
         self.waiting = False  # the selected agent waits for input: its prompt is looked for on each poll
         self.prompt: AgentPrompt | None = None
         self.interval = interval
@@ -113,19 +110,16 @@ class AgentPreview(Widget):
         agent_id = self.agent_id
         if agent_id is None:
             return
+        prompt = None
         try:
-            content = (await self._capture(agent_id, max(1, self.content_size.height)), False)
+            # One call: the prompt (looked for only while the agent waits) is recognised on the same capture.
+            screen, prompt = await self._capture(agent_id, max(1, self.content_size.height), self.waiting)
+            content = (screen, False)
         except BenchError as exc:  # the pane is gone, tmux is down: said here, not as a stream of notifications
             content = (f"{exc.code}: {exc.message}", True)
         except Exception:
             log.exception("preview capture failed")
             content = ("internal_error: see relayboard.log in the home directory", True)
-        prompt = None
-        if self.waiting and self._prompt_of is not None and not content[1]:
-            try:
-                prompt = await self._prompt_of(agent_id)
-            except BenchError:
-                prompt = None  # the screen above says what is wrong
         self.polls += 1
         if agent_id == self.agent_id and (content != self._shown or prompt != self.prompt):
             self._shown = content

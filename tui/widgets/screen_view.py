@@ -35,12 +35,17 @@ def decode_line(raw: str) -> Text:
     return line
 
 
-def decode(capture: str, known: dict[str, Text] | None = None) -> list[Text]:
-    """A capture as one Text per line, trailing blank lines dropped. `known` maps raw lines decoded before to their
-    Text: a scrolling screen repeats most of its lines, so a poll decodes only the new ones."""
+def split_lines(capture: str) -> list[str]:
+    """A capture's raw lines, trailing blank lines dropped (tmux pads the screen below the last output)."""
     raws = capture.split("\n")
     while raws and not raws[-1].strip():
         raws.pop()
+    return raws
+
+
+def decode(raws: list[str], known: dict[str, Text] | None = None) -> list[Text]:
+    """Raw lines as Text, one each. `known` maps raw lines decoded before to their Text: a scrolling screen
+    repeats most of its lines, so a poll decodes only the new ones."""
     cache = known if known is not None else {}
     return [cache[raw] if raw in cache else decode_line(raw) for raw in raws]
 
@@ -78,9 +83,9 @@ class ScreenView(ScrollView, can_focus=True):
         the ones not shown before are decoded), their raw forms and the widest line's cells. None: unchanged."""
         if capture == self._raw:
             return None
-        known = dict(zip(self._raws, self.lines, strict=False))
-        lines = decode(capture, known)
-        return lines, capture.split("\n")[: len(lines)], max((line.cell_len for line in lines), default=0)
+        raws = split_lines(capture)
+        lines = decode(raws, dict(zip(self._raws, self.lines, strict=True)))
+        return lines, raws, max((line.cell_len for line in lines), default=0)
 
     def show(self, capture: str, decoded: tuple[list[Text], list[str], int] | None = None) -> bool:
         """Draw `capture` (decoded already when `decoded` is given); False (nothing redrawn) when it is what is
