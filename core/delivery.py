@@ -40,10 +40,16 @@ def guard(agent: Agent, pane: Pane | None, force: bool) -> None:
         )
 
 
+# Codex (0.169) takes keys that arrive in one burst for a paste, and an Enter inside a paste becomes a newline in
+# its composer: the task was typed but never submitted (seen with the real CLI, tests/agents/test_relayboard_codex.py).
+# Its Enter goes on its own, after a pause.
+ENTER_AFTER_SECONDS = {"codex": 0.3}
+
+
 async def type_into(ctx: Context, agent: Agent, pane: Pane | None, text: str, *, submit: bool, force: bool) -> None:
     guard(agent, pane, force)
     assert pane is not None
-    await ctx.tmux.send_text(pane.pane_id, text, submit)
+    await ctx.tmux.send_text(pane.pane_id, text, submit, ENTER_AFTER_SECONDS.get(agent.kind, 0.0))
 
 
 async def press_into(ctx: Context, agent: Agent, pane: Pane | None, strokes: list[list[str]], *, force: bool) -> None:

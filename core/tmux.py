@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -232,7 +233,12 @@ class TmuxAdapter:
                 raise BenchError("tmux_unavailable", f"no tmux server on socket {self.socket_label!r}") from None
             raise BenchError("pane_not_found", f"pane {pane_id} is gone", details={"pane_id": pane_id}) from None
 
-    def _send_text(self, pane_id: str, text: str, submit: bool) -> None:
+    def _send_text(self, pane_id: str, text: str, submit: bool, enter_after: float = 0.0) -> None:
+        if submit and enter_after > 0:
+            self._send_text(pane_id, text, False)
+            time.sleep(enter_after)  # in a worker thread (send_text), never on the event loop
+            self._run("send-keys", "-t", pane_id, "Enter")
+            return
         enter = [";", "send-keys", "-t", pane_id, "Enter"] if submit else []
         if "\n" not in text and len(text) <= SEND_KEYS_LIMIT:
             self._run("send-keys", "-t", pane_id, "-l", "--", literal_arg(text), *enter)
@@ -251,10 +257,10 @@ class TmuxAdapter:
         finally:
             os.unlink(name)
 
-    async def send_text(self, pane_id: str, text: str, submit: bool) -> None:
-        """Type `text` into a pane (then Enter when `submit`): short single lines literally with send-keys, the
-        rest as one bracketed paste."""
-        await asyncio.to_thread(self._send_text, pane_id, text, submit)
+    async def send_text(self, pane_id: str, text: str, submit: bool, enter_after: float = 0.0) -> None:
+        """Type `text` into a pane (then Enter when `submit`, `enter_after` seconds later when given): short single
+        lines literally with send-keys, the rest as one bracketed paste."""
+        await asyncio.to_thread(self._send_text, pane_id, text, submit, enter_after)
 
     def _send_keys(self, pane_id: str, strokes: list[list[str]]) -> None:
         args: list[str] = []

@@ -6,7 +6,8 @@ Claude Code (2.1.330) against `tests.fakes.anthropic_server.FakeAnthropic`::
     env = claude_env(home, base_url=fake.base_url)
     # tmux new-session -e KEY=VALUE ... claude_bin() --permission-mode default
 
-Codex (0.169.0) has no offline backend here; with an empty CODEX_HOME it starts to its real sign-in menu::
+Codex (0.169.0) with an empty CODEX_HOME starts to its real sign-in menu (for Codex offline on a fake model, see
+`tests.fakes.codex_offline`)::
 
     env = codex_env(prepare_codex_home(tmp_path / "codex-home"))
 

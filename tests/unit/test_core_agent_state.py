@@ -45,14 +45,16 @@ def test_recorded_screen_detects_its_expected_state(name: str) -> None:
         dead=bool(meta.get("pane_dead", False)),
         command=meta["command"],
         screen=text.read_text(),
-        changed=False,
+        changed=bool(meta.get("changed", False)),  # a screen recorded mid-stream is judged as it moves
     )
     verdict = detect(signals)
     assert verdict.state == meta["expected_state"], f"{name}: rule {verdict.rule!r} said {verdict.why!r}"
     assert verdict.why and verdict.rule
-    # A screen that is still moving never turns a verdict into idle or a prompt into working.
+    # A screen that is still moving never turns a verdict into idle or a prompt into working; the one exception is
+    # named in the index: Codex's idle composer stays on screen while an answer streams above it.
     moving = detect(Signals(**{**signals.__dict__, "changed": True}))
-    assert moving.state == meta["expected_state"], f"{name} (screen changing): {moving.why!r}"
+    expected = meta.get("moving_state", meta["expected_state"])
+    assert moving.state == expected, f"{name} (screen changing): {moving.why!r}"
 
 
 def test_fixtures_cover_every_kind_and_the_states_the_issue_names() -> None:

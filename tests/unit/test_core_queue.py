@@ -379,7 +379,7 @@ async def test_cancelled_while_typing_is_failed_interrupted_not_left_claimed(
 ) -> None:
     started = asyncio.Event()
 
-    async def slow_send(pane_id: str, text: str, submit: bool) -> None:
+    async def slow_send(pane_id: str, text: str, submit: bool, enter_after: float = 0.0) -> None:
         started.set()
         await asyncio.sleep(30)
 

@@ -18,7 +18,11 @@ from storage import key_sends
 
 SCREENS = Path(__file__).resolve().parents[1] / "fixtures" / "screens"
 INDEX = json.loads((SCREENS / "index.json").read_text())
-EXPECTED_PROMPTS = {"claude_permission": "claude-permission-menu", "codex_signin": "press-enter"}
+EXPECTED_PROMPTS = {
+    "claude_permission": "claude-permission-menu",
+    "codex_signin": "press-enter",
+    "codex_approval": "codex-approval",
+}
 
 
 @pytest.mark.parametrize("name", sorted(INDEX))
@@ -38,6 +42,17 @@ def test_claude_menu_choices_are_read_from_the_screen() -> None:
     ]
     assert found.choices[0][1] == "Yes" and found.choices[3][1] == "No"
     assert found.shape.cancel == ("Escape",)
+
+
+def test_codex_approval_choices_and_their_keys_are_read_from_the_screen() -> None:
+    found = recognise("codex", (SCREENS / "codex_approval.txt").read_text())
+    assert found is not None and found.question == "Would you like to run the following command?"
+    assert [(key, label, typed) for key, label, typed in found.choices] == [
+        ("y", "Yes, proceed", ("y",)),
+        ("p", "Yes, and don't ask again for commands that start with `touch relayboard-was-here.txt`", ("p",)),
+    ]
+    assert found.shape.cancel == ("Escape",)  # Codex's third choice, "No, and tell Codex …", is its Esc
+    assert recognise("claude", (SCREENS / "codex_approval.txt").read_text()) is None  # a Codex shape only
 
 
 @pytest.mark.parametrize(
