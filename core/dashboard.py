@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -47,9 +47,27 @@ class Counts(Model):
     tokens: dict[str, Any]
 
 
+AttentionKind = Literal["agent_waiting", "approval", "delivery_failed", "process_crashed"]
+ATTENTION_LIMIT = 50
+
+
+class Attention(Model):
+    """One thing that waits on the operator: what it is, which row (`ref`: an agent, message or process id), what
+    to call it, why it waits, and since when."""
+
+    kind: AttentionKind
+    ref: str
+    title: str
+    why: str
+    since: str | None = None
+
+
 class Dashboard(Model):
     generated_at: str
     counts: Counts
+    attention: list[Attention] = Field(
+        default_factory=list, description="what waits on the operator, most urgent first (at most 50)"
+    )
     recent: list[RecentEvent]
     hints: list[Hint]
 
@@ -95,6 +113,7 @@ async def build_dashboard(ctx: Context, hints: list[Hint], params: dict[str, Any
     return Dashboard(
         generated_at=stamp(now),
         counts=counts,
+        attention=await needs_operator(ctx),
         recent=[
             RecentEvent(
                 id=e.event_id,
@@ -108,3 +127,31 @@ async def build_dashboard(ctx: Context, hints: list[Hint], params: dict[str, Any
         ],
         hints=hints,
     )
+
+
+async def needs_operator(ctx: Context) -> list[Attention]:
+    """Agents waiting for input first (an agent stalls until answered), then messages held for approval or whose
+    delivery failed, then crashed processes; the longest-waiting first within each."""
+    db = ctx.db
+    found: list[Attention] = []
+    for agent in await agents_repo.waiting(db, ATTENTION_LIMIT):
+        why = agent.state_reason or "waiting for input"
+        found.append(
+            Attention(kind="agent_waiting", ref=agent.agent_id, title=agent.name, why=why, since=agent.last_activity_at)
+        )
+    for m in await queue_repo.needing_operator(db, ATTENTION_LIMIT):
+        to = await agents_repo.get_name(db, m.target_agent_id)
+        if m.state == "failed":
+            why = f"delivery to {to} failed: {m.failure_reason or m.last_error or 'unknown'}"
+            found.append(
+                Attention(kind="delivery_failed", ref=m.message_id, title=m.payload, why=why, since=m.updated_at)
+            )
+        else:
+            why = f"awaits approval before it is typed into {to}"
+            found.append(Attention(kind="approval", ref=m.message_id, title=m.payload, why=why, since=m.enqueued_at))
+    for p in await processes_repo.crashed(db, ATTENTION_LIMIT):
+        why = f"crashed (exit code {p.exit_code})" if p.exit_code is not None else "crashed"
+        found.append(
+            Attention(kind="process_crashed", ref=p.process_id, title=p.name, why=f"{p.kind} {why}", since=p.updated_at)
+        )
+    return found[:ATTENTION_LIMIT]

@@ -143,3 +143,11 @@ async def pane_counts(db: Database, socket: str) -> dict[str, int]:
     total = int(row["total"]) if row else 0
     registered = int(row["registered"]) if row else 0
     return {"total": total, "registered": registered, "unregistered": total - registered}
+
+
+async def waiting(db: Database, limit: int) -> list[Agent]:
+    """Agents waiting for the operator, the longest-waiting first (their screen has been still the longest)."""
+    rows = await db.fetchall(
+        "SELECT * FROM agents WHERE state = 'waiting_for_input' ORDER BY last_activity_at, name LIMIT ?", (limit,)
+    )
+    return [Agent.from_row(r) for r in rows]

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["master", "worker", "swarm", "test-runner", "shell", "unknown"]
 AgentKind = Literal["claude", "codex", "shell", "other"]
@@ -113,7 +113,17 @@ class Agent(Row):
     command: str = ""
     launch_cwd: str = ""
     launch_env: dict[str, str] = Field(default_factory=dict, exclude=True)  # may hold secrets: left out of responses
+    launch_env_names: list[str] = Field(default_factory=list)  # what the operator may see of it: the names
     screen_hash: str = Field(default="", exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _env_names(cls, data: Any) -> Any:
+        # Derived where the values are known (storage, the launcher); a client gets the names in the response.
+        if isinstance(data, dict) and data.get("launch_env") and not data.get("launch_env_names"):
+            env = data["launch_env"]
+            data = {**data, "launch_env_names": sorted(json.loads(env) if isinstance(env, str) else env)}
+        return data
 
     @field_validator("launch_env", mode="before")
     @classmethod

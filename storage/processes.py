@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage.db import Database
+from storage.models import Process
 
 
 async def process_counts(db: Database, kind: str | None = None) -> dict[str, int]:
@@ -15,3 +16,8 @@ async def process_counts(db: Database, kind: str | None = None) -> dict[str, int
 
 async def active_schedules(db: Database) -> int:
     return int(await db.scalar("SELECT count(*) FROM schedules WHERE enabled = 1") or 0)
+
+
+async def crashed(db: Database, limit: int) -> list[Process]:
+    rows = await db.fetchall("SELECT * FROM processes WHERE state = 'crashed' ORDER BY updated_at LIMIT ?", (limit,))
+    return [Process.from_row(r) for r in rows]

@@ -88,3 +88,13 @@ async def claimed(db: Database) -> list[QueueMessage]:
 async def counts(db: Database) -> dict[str, int]:
     rows = await db.fetchall("SELECT state, count(*) FROM queue_messages GROUP BY state")
     return {str(r[0]): int(r[1]) for r in rows}
+
+
+async def needing_operator(db: Database, limit: int) -> list[QueueMessage]:
+    """Messages only the operator moves on: failed deliveries and messages awaiting approval, oldest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM queue_messages WHERE state = 'failed' OR (state = 'blocked' AND block_reason = "
+        "'awaiting_approval') ORDER BY state = 'blocked', updated_at, rowid LIMIT ?",
+        (limit,),
+    )
+    return [QueueMessage.from_row(r) for r in rows]

@@ -26,6 +26,7 @@ TABLES = (
     "panes",
     "agents",
     "log_attachments",
+    "log_marks",
     "routes",
     "queue_messages",
     "idempotency_keys",

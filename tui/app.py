@@ -9,17 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.theme import Theme
 
+import tui.preferences as preferences_module
 from core.errors import BenchError
 from tui.bridge import BenchChanged, forward_notices
 from tui.commands import relayboard_commands
 from tui.panes import PANE_BY_ID, PANES
+from tui.preferences import THEMES
 from tui.screens.agents import AgentsScreen
 from tui.screens.base import PaneScreen
 from tui.screens.dashboard import DashboardScreen
@@ -49,6 +53,11 @@ SCREENS_BY_PANE: dict[str, type[PaneScreen]] = {
     "devservers": DevServersScreen,
     "schedules": SchedulesScreen,
 }
+TABLE_KEYS = [
+    ("enter", "the selected row in full (c copies it)"),
+    ("o / O", "sort by the next column / reverse (or click a header)"),
+    ("/", "filter the table by any text (Escape clears)"),
+]
 GLOBAL_KEYS = [
     ("1-9", "switch pane"),
     ("?", "help for this pane"),
@@ -76,11 +85,16 @@ class RelayboardApp(App[None]):
         *,
         refresh_seconds: float | None = 3.0,
         exit_on_open_failure: bool = False,
+        preferences: Path | None = None,
     ) -> None:
         """`client` is an open client, or an async opener the app runs in its own event loop (the CLI paints its
         first frame before the core loads; snapshot tests run under a fresh `asyncio.run`). A client the app
-        opened itself is closed when it exits. `refresh_seconds=None`: every 3 s (the core's default)."""
+        opened itself is closed when it exits. `refresh_seconds=None`: every 3 s (the core's default).
+        `preferences`: the operator's tui.toml (theme and keys; None: the defaults, as in tests and screenshots)."""
         super().__init__()
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.preferences = preferences_module.load(preferences, self.available_themes, {})  # theme now, keys later
         # An opener is a plain callable; a client is not (the core is not imported here: see above).
         self._opener: ClientOpener | None = client if callable(client) else None
         self._client: BenchClient | None = None if callable(client) else client
@@ -132,7 +146,11 @@ class RelayboardApp(App[None]):
         super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
-        self.theme = "textual-dark"
+        self.theme = self.preferences.theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        # The keymap is checked against every screen's bindings, which means importing the modals: after the
+        # first frame, not before it.
+        self.call_after_refresh(self._apply_keymap)
         if self._client is not None:
             self._follow(self._client)
         if self.refresh_seconds > 0:
@@ -145,6 +163,25 @@ class RelayboardApp(App[None]):
                 await self._notices
         if self._opener is not None and self._client is not None:
             await self._client.close()
+
+    def _apply_keymap(self) -> None:
+        from tui.keymap import binding_scopes
+
+        prefs = preferences_module.load(self.preferences.path, self.available_themes, binding_scopes())
+        prefs.theme = self.preferences.theme
+        self.preferences = prefs
+        if prefs.keys:
+            self.set_keymap(prefs.keys)
+        for problem in prefs.problems:
+            path = problem.details.get("path", "")
+            self.notify(f"{problem.code}: {problem.message} ({path}); defaults kept", severity="error", timeout=10)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if theme.name != self.preferences.theme:
+            try:
+                self.preferences.save_theme(theme.name)
+            except OSError as exc:
+                self.notify(f"the theme could not be saved: {exc.strerror}", severity="warning")
 
     def _active_pane(self) -> PaneScreen | None:
         screen = self.screen
@@ -163,6 +200,13 @@ class RelayboardApp(App[None]):
         if pane_id in PANE_BY_ID and self.current_mode != pane_id:
             self.switch_mode(pane_id)
 
+    async def reveal(self, pane_id: str, key: str) -> None:
+        """Show pane `pane_id` with the cursor on row `key` (the dashboard's "needs you" list leads here)."""
+        if self.current_mode != pane_id:
+            await self.switch_mode(pane_id)
+        if pane := self._active_pane():
+            pane.reveal(key)
+
     def action_refresh(self) -> None:
         self._tick()
 
@@ -172,7 +216,7 @@ class RelayboardApp(App[None]):
             return
         from tui.modals.help import HelpModal  # Markdown and its parser load only when help is first opened
 
-        keys = [(b.key, b.description) for b in pane.BINDINGS if b.description] + GLOBAL_KEYS
+        keys = [(b.key, b.description) for b in pane.BINDINGS if b.description] + TABLE_KEYS + GLOBAL_KEYS
         self.push_screen(HelpModal(PANE_BY_ID[pane.PANE_ID].title, pane.HELP, keys))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

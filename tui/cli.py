@@ -371,6 +371,7 @@ async def _tui(home: Path, socket: Path | None) -> int:
     import libtmux  # noqa: F401
 
     from tui.app import RelayboardApp
+    from tui.preferences import FILE_NAME as PREFERENCES_FILE
 
     async def open_client() -> BenchClient:
         client_module = await asyncio.to_thread(importlib.import_module, "core.client")
@@ -380,7 +381,12 @@ async def _tui(home: Path, socket: Path | None) -> int:
             return client
         return await client_module.LocalClient.open(home, surface="tui")  # type: ignore[no-any-return]
 
-    app = RelayboardApp(open_client, refresh_seconds=_refresh_seconds(home), exit_on_open_failure=True)
+    app = RelayboardApp(
+        open_client,
+        refresh_seconds=_refresh_seconds(home),
+        exit_on_open_failure=True,
+        preferences=home / PREFERENCES_FILE,
+    )
 
     async def close_core() -> None:  # the database closed and the services stopped; managed agents stay in tmux
         if app._client is not None:
@@ -403,6 +409,7 @@ async def _demo(keep: bool) -> int:
     from core.demo import DEMO_PREFIX, make_demo_home, reap_stale_demos, seed_demo
     from core.tmux import TmuxAdapter
     from tui.app import RelayboardApp
+    from tui.preferences import FILE_NAME as PREFERENCES_FILE
 
     if shutil.which("tmux") is None:
         print("error: the demo needs tmux (sudo apt-get install tmux)", file=sys.stderr)
@@ -429,7 +436,7 @@ async def _demo(keep: bool) -> int:
             print("seeding the demo bench…", file=sys.stderr)
             await seed_demo(bench)
             await bench.start()
-            stopper.app = RelayboardApp(LocalClient(bench))
+            stopper.app = RelayboardApp(LocalClient(bench), preferences=home / PREFERENCES_FILE)
             try:
                 await stopper.app.run_async()
             except OSError:

@@ -16,6 +16,7 @@ import pytest
 from rich.style import Style
 from textual.pilot import Pilot
 
+from core.bench import Bench
 from core.errors import BenchError
 from core.models import Agent
 from core.prompts import AGENT_ANSWER, AGENT_PROMPT
@@ -267,3 +268,36 @@ async def test_the_log_viewer_tails_the_attached_log_as_the_screen_showed_it(
         assert not focus(pilot).typing
         await pilot.press("slash", *"logged", "enter")
         assert view(pilot).matches
+
+
+async def test_the_log_viewer_jumps_to_a_time(app: RelayboardApp, demo_home: BenchHome, demo_bench: Bench) -> None:
+    """The watcher notes the log's size as it grows; `T` with a time shows what was written from then on."""
+    from datetime import timedelta
+
+    from core.watcher import REFRESH_STATES
+
+    log = demo_home.home / "logs" / "lead.log"
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await open_agents(pilot)
+        await select(pilot, await agent_named(app, "lead"))
+        await pilot.press("l")  # attach
+        await settle(pilot)
+        type_in(demo_home, "lead", "echo before-$((1+1))")
+        await until(pilot, lambda: log.exists() and "before-2" in log.read_text(errors="replace"), "the first line")
+        await app.client.call(REFRESH_STATES)  # a watcher pass notes the size at 12:00
+        demo_bench.ctx.clock.advance(timedelta(minutes=10))  # type: ignore[attr-defined]
+        type_in(demo_home, "lead", "echo after-$((2+2))")
+        await until(pilot, lambda: "after-4" in log.read_text(errors="replace"), "the second line")
+        await app.client.call(REFRESH_STATES)  # and at 12:10
+        await pilot.press("L")
+        await until(pilot, lambda: "after-4" in view(pilot).text, "the log in the viewer", within=10)
+        assert "before-2" in view(pilot).text
+        await pilot.press("T", *"not a time", "enter")
+        await pilot.pause()
+        assert any("not a time: 'not a time'" in n.message for n in app._notifications)
+        await pilot.press("ctrl+a", "ctrl+k", *"2026-11-23 12:05", "enter")  # between the two lines
+        await until(pilot, lambda: "before-2" not in view(pilot).text, "the log from 12:05 on", within=10)
+        assert "after-4" in view(pilot).text and not view(pilot).follow
+        assert "from 2026-11-23 12:05:00 UTC" in str(focus(pilot).query_one("#focus-header").render())
+        await pilot.press("G")  # back to the live end
+        await until(pilot, lambda: "before-2" in view(pilot).text, "the whole log again", within=10)

@@ -11,6 +11,7 @@ screen (as the cell's text, the widget's rendered text, and the lines the compos
 from __future__ import annotations
 
 import asyncio
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from tui.widgets.agent_preview import AgentPreview
 from tui.widgets.agent_table import AgentTable
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.readiness_banner import ReadinessBanner
+from tui.widgets.table_filter import TableFilter
 
 pytestmark = pytest.mark.slow
 
@@ -375,15 +377,19 @@ async def test_session_names_and_commands_are_literal_in_table_confirm_toast_and
         alive(app)
 
 
-async def test_a_filter_that_matches_nothing_is_a_literal_toast(app: RelayboardApp, hostile: Hostile) -> None:
+async def test_a_filter_that_matches_nothing_shows_literally_in_the_title(app: RelayboardApp, hostile: Hostile) -> None:
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await open_pane(pilot, "2")
         await pilot.press("slash")
         await pilot.pause()
-        app.screen.query_one("#agents-filter", Input).value = "[/nomatch] [b]"
+        app.screen.query_one(TableFilter).value = "[/nomatch] [b]"
         await settle(pilot)
         alive(app)
-        assert any("no agent matches '[/nomatch] [b]'" in toast for toast in toasts(app)), toasts(app)
+        table = app.screen.query_one(AgentTable)
+        assert table.row_count == 0
+        assert table._border_title is not None
+        assert re.search(r"Agents · 0 of \d+ · /\[/nomatch\] \[b\]$", table._border_title.plain)
+        assert_on_screen(app, "/[/nomatch] [b]")
 
 
 # -- every pane, every modal --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from tui.modals.confirm import ConfirmModal
 from tui.modals.detail import DetailModal
 from tui.modals.help import HelpModal
 from tui.panes import PANES
+from tui.times import absolute
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.empty_state import EmptyState
 from tui.widgets.pane_tabs import PaneTabs
@@ -134,7 +135,8 @@ async def test_enter_on_a_queue_message_shows_it_in_full_with_its_history(app: R
         text = detail.text
         assert f"Text: {message.payload}" in text  # the whole text, not the table's 60 characters
         assert "History:" in text and "input_sent" in text  # its events, oldest first
-        assert message.enqueued_at in text  # absolute times in details
+        assert absolute(message.enqueued_at) in text  # absolute times in details (UTC, to the second)
+        assert absolute(message.enqueued_at) == "2026-11-23 12:00:00 UTC"  # the demo clock
         await pilot.press("c")
         assert app.clipboard == text
         await pilot.press("escape")
@@ -234,6 +236,12 @@ async def test_routing_kill_switch_shows_its_hint(app: RelayboardApp) -> None:
         await pilot.press("4")
         await settle(pilot)
         await pilot.press("k")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)  # a kill switch asks first
+        await pilot.press("enter")  # the default is no
+        await settle(pilot)
+        assert (await app.client.call(ROUTING_STATUS)).enabled
+        await pilot.press("k", "y")
         await settle(pilot)
         assert not (await app.client.call(ROUTING_STATUS)).enabled
         assert "Routing is switched off" in banner_text(app)

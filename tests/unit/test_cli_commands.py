@@ -289,7 +289,7 @@ async def test_export_then_import_through_the_cli(run_cli, cli_home: Path, tmp_p
     target = tmp_path / "bench.json"
     exported = run_cli("export", str(target), home=cli_home)
     assert exported.returncode == 0, exported.stderr
-    assert exported.stdout.strip() == f"exported 4 rows from 21 tables to {target}"
+    assert exported.stdout.strip() == f"exported 4 rows from 22 tables to {target}"
     document = json.loads(target.read_text())
     assert [n["title"] for n in document["tables"]["notes"]] == ["keep me"]
 

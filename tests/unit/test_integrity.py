@@ -5,6 +5,7 @@ damaged file, a lost database in a home with history is not silently recreated, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import sqlite3
 from pathlib import Path
@@ -39,11 +40,15 @@ async def _bench_with_history(home: Path, settings: Settings, clock: FixedClock,
 
 
 def damage_middle(path: Path) -> None:
-    """Garbage over a page in the middle of the file (a bad disk block, a stray write)."""
-    size = path.stat().st_size
+    """Garbage over a page in the middle of the file (a bad disk block, a stray write): the page that holds the
+    events table, so the damage lands on data whatever the schema's layout (the middle page itself was once the
+    empty root page of a newly added table, which no check reads as damage)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        (page,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'events'").fetchone()
+        (page_size,) = db.execute("PRAGMA page_size").fetchone()
     with path.open("r+b") as handle:
-        handle.seek((size // 2) // 4096 * 4096)
-        handle.write(b"\xde\xad\xbe\xef" * 1024)
+        handle.seek((page - 1) * page_size)
+        handle.write(b"\xde\xad\xbe\xef" * (page_size // 4))
 
 
 async def test_garbage_in_the_middle_is_found_at_open_and_nothing_is_written(

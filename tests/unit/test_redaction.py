@@ -564,7 +564,10 @@ STORED_COLUMNS = frozenset(
     }
 )
 STORED_FIELDS: dict[type, frozenset[str]] = {
-    Agent: frozenset({"name", "label", "project_path", "capability", "command", "launch_cwd", "session_name"}),
+    # launch_env_names: the variable names as the operator typed them (the values never leave the core).
+    Agent: frozenset(
+        {"name", "label", "project_path", "capability", "command", "launch_cwd", "session_name", "launch_env_names"}
+    ),
     Pane: frozenset({"session_name", "cwd", "current_command"}),
     Route: frozenset({"name", "template", "filter"}),
     QueueMessage: frozenset({"payload", "cancel_reason", "idempotency_key"}),

@@ -30,6 +30,7 @@ ALL_TABLES = {
     "agents",
     "panes",
     "events",
+    "log_marks",
     "routes",
     "queue_messages",
     "processes",

@@ -3,26 +3,26 @@ selected one; keys to launch, adopt, edit, send input, attach logs, kill, restar
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Footer
 
 from core.errors import BenchError
 from tui.jump import jump_and_say
 from tui.screens.base import PaneScreen
 from tui.widgets.agent_preview import AgentPreview
-from tui.widgets.agent_table import AgentTable, pane_address
+from tui.widgets.agent_table import GROUP, AgentTable, pane_address
 from tui.widgets.empty_state import EmptyState
 
 if TYPE_CHECKING:
     from core.lists import ListResult
     from core.models import Agent
     from core.prompts import AgentPrompt
+    from tui.modals.detail import Section
 
 
 class AgentsScreen(PaneScreen):
@@ -49,7 +49,12 @@ agent's screen, refreshed about once a second.
   a second Esc closes the view). `j` shows the pane in your tmux: the same server switches to it, another server
   opens it in a popup (or a new window); outside tmux the attach command goes to the clipboard.
 - `s` scans tmux for panes, `a` adopts one, `x` removes (unadopts) an agent: its pane keeps running.
-- `/` filters the list by any text; Escape clears the filter."""
+- `g` groups the agents by project, then by tmux session, then not at all; Enter on a group's header folds
+  or unfolds it (its header says how many of its agents wait for input).
+- `d` shows everything about the agent: both state signals, its pane, command, environment variable names
+  and log.
+- `/` filters the list by any text (also label, pane and project); Escape clears the filter. `o` sorts by the
+  next column, `O` reverses."""
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("i", "send_input", "Send", id="agents.send_input"),
         Binding("n", "launch", "New", id="agents.launch"),
@@ -60,11 +65,11 @@ agent's screen, refreshed about once a second.
         Binding("R", "restart", "Restart", id="agents.restart"),
         Binding("z", "focus", "Focus", id="agents.focus"),
         Binding("j", "jump", "Jump", id="agents.jump"),
-        Binding("slash", "filter", "Filter", id="agents.filter"),
         Binding("s", "scan", "Scan", id="agents.scan"),
         Binding("a", "adopt", "Adopt", id="agents.adopt"),
         Binding("x", "remove", "Remove", id="agents.remove"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="agents.clear_filter"),
+        Binding("d", "detail", "Detail", show=False, id="agents.detail"),
+        Binding("g", "group", "Group", show=False, id="agents.group"),
     ]
 
     def __init__(self) -> None:
@@ -72,10 +77,6 @@ agent's screen, refreshed about once a second.
         self._agents: list[Agent] = []
 
     def compose_body(self) -> ComposeResult:
-        # Disabled while hidden, so it never takes focus (and the number keys) from the table.
-        yield Input(
-            placeholder="filter: any text in name, role, kind, state, why, label…", id="agents-filter", disabled=True
-        )
         with Container(id="agents-body"):
             yield AgentTable(id="agents-table")
             yield AgentPreview(self._capture, id="agents-preview")
@@ -101,25 +102,10 @@ agent's screen, refreshed about once a second.
         await self.query_one(AgentPreview).wait_for_poll()
 
     def _render_rows(self) -> None:
-        needle = self.query_one("#agents-filter", Input).value.strip().lower()
-        table = self.query_one(AgentTable)
-
-        def visible(agent: Agent) -> bool:
-            fields = (agent.name, agent.role, agent.kind, agent.state, agent.state_reason, agent.label)
-            return needle in " ".join((*fields, agent.project_path, pane_address(agent))).lower()
-
-        count = table.show_agents([a for a in self._agents if visible(a)], self._now())
+        self.query_one(AgentTable).show_agents(self._agents, self.now())
         self.query_one("#agents-empty", EmptyState).display = not self._agents
         self.query_one("#agents-body").display = bool(self._agents)
-        if self._agents and count == 0:
-            self.notify(f"no agent matches {needle!r}", timeout=2)
         self._preview_selected()
-
-    def _now(self) -> datetime:
-        """The core's time of this snapshot (frozen in snapshots, the server's clock when attached)."""
-        if self.readiness is None:
-            return datetime.now(UTC)
-        return datetime.fromisoformat(self.readiness.checked_at.replace("Z", "+00:00"))
 
     def _selected(self) -> Agent | None:
         agent_id = self.query_one(AgentTable).selected_key
@@ -152,8 +138,17 @@ agent's screen, refreshed about once a second.
         self._preview_selected()
 
     @on(DataTable.RowSelected, "#agents-table")
-    def row_selected(self) -> None:
+    def row_selected(self, event: DataTable.RowSelected[object]) -> None:
+        event.prevent_default()  # Enter on an agent opens its screen, not the detail view (`d`)
+        key = event.row_key.value
+        if key is not None and key.startswith(GROUP):
+            self.query_one(AgentTable).toggle_group(key)  # Enter on a group's header folds or unfolds it
+            return
         self.action_focus()
+
+    def action_group(self) -> None:
+        grouping = self.query_one(AgentTable).cycle_grouping()
+        self.notify(f"grouped by {grouping}" if grouping else "not grouped", timeout=2)
 
     def on_mount(self) -> None:
         # Eleven keys of its own: the compact footer shows most of them at 80 columns (`?` lists them all).
@@ -164,28 +159,6 @@ agent's screen, refreshed about once a second.
 
     def on_screen_suspend(self) -> None:
         self.query_one(AgentPreview).pause()
-
-    # -- filter --------------------------------------------------------------------------------------------
-    @on(Input.Changed, "#agents-filter")
-    def filter_changed(self) -> None:
-        self._render_rows()
-
-    @on(Input.Submitted, "#agents-filter")
-    def filter_done(self) -> None:
-        self.query_one(AgentTable).focus()
-
-    def action_filter(self) -> None:
-        field = self.query_one("#agents-filter", Input)
-        field.disabled = False
-        field.display = True
-        field.focus()
-
-    def action_clear_filter(self) -> None:
-        field = self.query_one("#agents-filter", Input)
-        field.value = ""
-        field.display = False
-        field.disabled = True
-        self.query_one(AgentTable).focus()
 
     # -- actions -------------------------------------------------------------------------------------------
     def _require_selected(self) -> Agent | None:
@@ -354,6 +327,26 @@ agent's screen, refreshed about once a second.
         from tui.screens.focus import FocusScreen
 
         self.app.push_screen(FocusScreen(agent))
+
+    def action_detail(self) -> None:
+        if (agent := self._require_selected()) is not None:
+            self.open_detail("agents-table", agent.agent_id)
+
+    async def detail(self, table_id: str, key: str) -> tuple[str, list[Section]]:
+        from core.agents import AGENT_DETAIL
+        from core.logs import LOG_DETAIL
+
+        agent = await self.client.call(AGENT_DETAIL, agent_id=key)
+        try:
+            log = await self.client.call(LOG_DETAIL, agent_id=key)
+            attachment = f"{log.state}: {log.path}" + (f" ({log.reason})" if log.reason else "")
+        except BenchError as exc:
+            if exc.code != "not_found":
+                raise
+            attachment = "not attached (l attaches it)"
+        from tui.details import agent_sections
+
+        return f"Agent {agent.name}", agent_sections(agent, attachment)
 
     def action_view_log(self) -> None:
         if (agent := self._require_selected()) is None:

@@ -15,23 +15,29 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widgets import DataTable
 
 from core.errors import BenchError
 from core.notices import RESYNC
+from tui.widgets.bench_table import BenchTable
 from tui.widgets.fitting_footer import FittingFooter
 from tui.widgets.pane_tabs import PaneTabs
 from tui.widgets.readiness_banner import ReadinessBanner
+from tui.widgets.table_filter import TableFilter
 
 if TYPE_CHECKING:
     from core.client import BenchClient
     from core.readiness import ReadinessReport
     from tui.app import RelayboardApp
+    from tui.modals.detail import Section
 
 log = logging.getLogger(__name__)
 ALWAYS = ("sqlite", "jsonl")  # every pane depends on storage and the audit trail
@@ -75,12 +81,14 @@ class PaneScreen(Screen[None]):
         self._dirty = False
         self._debounce: Timer | None = None
         self.refreshes = 0  # completed refreshes (tests check that a burst of notices is not a burst of loads)
+        self._reveal: str | None = None  # a row to put the cursor on once the next snapshot shows
 
     def compose(self) -> ComposeResult:
         yield PaneTabs(self.PANE_ID)
         subsystems = None if self.SUBSYSTEMS is None else (*self.SUBSYSTEMS, *ALWAYS)
         yield ReadinessBanner(subsystems)
         yield from self.compose_body()
+        yield TableFilter(id="table-filter")
         yield FittingFooter()
 
     def compose_body(self) -> ComposeResult:
@@ -150,6 +158,10 @@ class PaneScreen(Screen[None]):
             return
         self.query_one(ReadinessBanner).show_report(report)
         self.show(data)
+        if self._reveal is not None:
+            key, self._reveal = self._reveal, None
+            if not any(table.select_key(key) for table in self.query(BenchTable)):
+                self.notify("that row is gone (it changed meanwhile)", timeout=3)
 
     async def load(self) -> Any:
         """Fetch this pane's snapshot through the client."""
@@ -158,6 +170,44 @@ class PaneScreen(Screen[None]):
     def show(self, data: Any) -> None:
         """Render a snapshot. Called on the event loop after `load` returned."""
         raise NotImplementedError
+
+    def reveal(self, key: str) -> None:
+        """Put the cursor on row `key` of whichever table has it, after a fresh snapshot."""
+        self._reveal = key
+        self.refresh_data()
+
+    def now(self) -> datetime:
+        """The core's time of the last snapshot (frozen in screenshots, the server's clock when attached)."""
+        if self.readiness is None:
+            return datetime.now(UTC)
+        return datetime.fromisoformat(self.readiness.checked_at.replace("Z", "+00:00"))
+
+    # -- tables: filter and detail ---------------------------------------------------------------------------
+    @on(BenchTable.FilterRequested)
+    def _filter_requested(self, event: BenchTable.FilterRequested) -> None:
+        self.query_one(TableFilter).open(event.table)
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected[Any]) -> None:
+        key = event.row_key.value
+        if isinstance(event.data_table, BenchTable) and event.data_table.id and key is not None:
+            self.open_detail(event.data_table.id, key)
+
+    def open_detail(self, table_id: str, key: str) -> None:
+        """Enter on a row: its detail view, loaded through the core (the row may have changed since)."""
+
+        async def show() -> None:
+            found = await self.detail(table_id, key)
+            if found is not None:
+                from tui.modals.detail import DetailModal
+
+                self.app.push_screen(DetailModal(*found))
+
+        self.run_guarded(show(), "the detail view")
+
+    async def detail(self, table_id: str, key: str) -> tuple[str, list[Section]] | None:
+        """The title and sections of the row `key` of table `table_id`, in full; None: the row has no detail."""
+        return None
 
     # -- operator actions ---------------------------------------------------------------------------------------
     def act(self, coro: Awaitable[Any], done: str) -> None:

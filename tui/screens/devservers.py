@@ -13,6 +13,7 @@ class DevServersScreen(ProcessListScreen):
 Dev servers are project processes (`npm run dev`, `uvicorn …`) with states stopped, running, pausing, paused,
 paused_graceful and crashed, a command policy, logs and crash restart. The process supervisor is not built yet;
 the banner says so and this list stays empty until it is."""
+    TABLE_TITLE = "Dev servers"
     EMPTY = (
         "No dev servers. Starting them needs the process supervisor, which is not built yet\n(see the banner above)."
     )

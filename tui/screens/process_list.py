@@ -14,6 +14,7 @@ from tui.widgets.empty_state import EmptyState
 if TYPE_CHECKING:
     from core.lists import ListResult
     from core.models import Process
+    from tui.modals.detail import Section
 
 
 STATE_STYLE = {
@@ -31,9 +32,19 @@ class ProcessListScreen(PaneScreen):
     TOPICS = frozenset({"processes"})
     CSS_PATH = "process_list.tcss"
     EMPTY: ClassVar[str] = ""
+    TABLE_TITLE: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._processes: dict[str, Process] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield BenchTable(("Name", "State", "Command", "PID", "Restarts", "URL"), id="process-table")
+        yield BenchTable(
+            ("Name", "State", "Command", "PID", "Restarts", "URL"),
+            title=self.TABLE_TITLE,
+            flex="Command",
+            id="process-table",
+        )
         yield EmptyState(self.EMPTY, id="process-empty")
 
     def list_call(self) -> Any:
@@ -45,13 +56,14 @@ class ProcessListScreen(PaneScreen):
 
     def show(self, data: ListResult[Process]) -> None:
         table = self.query_one("#process-table", BenchTable)
+        self._processes = {p.process_id: p for p in data.rows}
         count = table.replace_rows(
             (
                 p.process_id,
                 (
                     p.name,
                     Text(p.state, style=STATE_STYLE[p.state]),
-                    p.command[:40],
+                    p.command,
                     str(p.pid or "-"),
                     str(p.restarts),
                     p.url or "-",
@@ -61,3 +73,9 @@ class ProcessListScreen(PaneScreen):
         )
         table.display = count > 0
         self.query_one("#process-empty", EmptyState).display = count == 0
+
+    async def detail(self, table_id: str, key: str) -> tuple[str, list[Section]] | None:
+        from tui.details import process_sections
+
+        process = self._processes.get(key)
+        return None if process is None else (f"{process.kind} {process.name}", process_sections(process))

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from tui.screens.base import PaneScreen
+from tui.times import since
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.empty_state import EmptyState
 
 if TYPE_CHECKING:
     from core.lists import ListResult
     from core.models import QueueMessage
-    from core.queue import MessageHistory
+    from tui.modals.detail import Section
 
 
 STATE_STYLE = {"queued": "cyan", "blocked": "yellow", "delivered": "green", "canceled": "dim", "failed": "red"}
@@ -46,7 +45,12 @@ failed one. Enter opens the message in full: its whole text, its state history a
         self._names: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield BenchTable(("State", "Why", "To", "From", "Message", "Queued"), id="queue-table")
+        yield BenchTable(
+            ("State", "Why", "To", "From", "Message", "Queued"),
+            title="Queue",
+            flex="Message",
+            id="queue-table",
+        )
         yield EmptyState(
             "The queue is empty. Messages appear when you send input to an agent\n"
             '(relayboard call app.send_input \'{"target_agent_id": …, "payload": …}\') '
@@ -64,6 +68,7 @@ failed one. Enter opens the message in full: its whole text, its state history a
     def show(self, data: tuple[ListResult[QueueMessage], dict[str, str]]) -> None:
         messages, self._names = data
         table = self.query_one("#queue-table", BenchTable)
+        now = self.now()
         count = table.replace_rows(
             (
                 m.message_id,
@@ -72,8 +77,8 @@ failed one. Enter opens the message in full: its whole text, its state history a
                     m.block_reason or m.cancel_reason or "-",
                     self._names.get(m.target_agent_id or "", "?"),
                     self._names.get(m.sender, m.sender),
-                    m.payload.replace("\n", " ")[:60],
-                    m.enqueued_at[11:19],
+                    m.payload,
+                    since(m.enqueued_at, now),
                 ),
             )
             for m in messages.rows
@@ -112,46 +117,16 @@ failed one. Enter opens the message in full: its whole text, its state history a
 
         self.app.push_screen(ConfirmModal("Cancel this message? It will not be typed."), confirmed)
 
-    @on(DataTable.RowSelected, "#queue-table")
-    def row_selected(self) -> None:
+    async def detail(self, table_id: str, key: str) -> tuple[str, list[Section]]:
         from core.queue import QUEUE_HISTORY
-        from tui.modals.detail import DetailModal
 
-        if (key := self._selected()) is None:
-            return
+        found = await self.client.call(QUEUE_HISTORY, message_id=key)
+        from tui.details import message_sections
 
-        async def show() -> None:
-            found = await self.client.call(QUEUE_HISTORY, message_id=key)
-            self.app.push_screen(DetailModal(f"Queue message {key}", message_sections(found, self._names)))
-
-        self.run_guarded(show(), "the message's detail")
+        return f"Queue message {key}", message_sections(found, self._names)
 
     def action_retry(self) -> None:
         from core.queue import QUEUE_RETRY
 
         if key := self._selected():
             self.act(self.client.call(QUEUE_RETRY, message_id=key), "requeued")
-
-
-def message_sections(found: MessageHistory, names: dict[str, str]) -> list[tuple[str, str]]:
-    """A message in full, for its detail view: every field, its history and its cause (times absolute, UTC)."""
-    m = found.message
-    sections = [
-        ("State", m.state + (f" ({m.failure_reason})" if m.failure_reason else "")),
-        ("Why", m.block_reason or m.cancel_reason or m.last_error or "-"),
-        ("To", names.get(m.target_agent_id or "", m.target_agent_id or "?")),
-        ("From", f"{names.get(m.sender, m.sender)} ({m.sender_role})"),
-        ("Route", m.route_id or "-"),
-        ("Queued", m.enqueued_at),
-        ("Updated", m.updated_at),
-        ("Delivered", m.delivered_at or "-"),
-        ("Delayed until", m.delay_until or "-"),
-        ("Attempts", str(m.attempts)),
-        ("Idempotency key", m.idempotency_key or "-"),
-        ("Text", m.payload),
-    ]
-    history = "\n".join(f"{e.timestamp}  {e.event_type}  {e.summary}" for e in found.events)
-    sections.append(("History", history or "no events recorded for it"))
-    cause = found.cause
-    sections.append(("Caused by", f"{cause.timestamp}  {cause.event_type}  {cause.summary}" if cause else "-"))
-    return sections

@@ -16,6 +16,7 @@ from tui.widgets.empty_state import EmptyState
 if TYPE_CHECKING:
     from core.lists import ListResult
     from core.models import Route
+    from tui.modals.detail import Section
 
     RoutesSnapshot = tuple[ListResult[Route], dict[str, str], bool]
 
@@ -38,10 +39,16 @@ kill switch: when routing is off nothing is delivered."""
         super().__init__()
         self._routes: list[Route] = []
         self._routing_on = True
+        self._names: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="routing-state")
-        yield BenchTable(("Name", "On", "Event", "From", "To", "Approval", "Template"), id="routes-table")
+        yield BenchTable(
+            ("Name", "On", "Event", "From", "To", "Approval", "Template"),
+            title="Routes",
+            flex="Template",
+            id="routes-table",
+        )
         yield EmptyState(
             "No routes yet. Add one from a shell:\n"
             'relayboard call app.route.add \'{"name": "tests-to-lead", "event_type": "test_failed", '
@@ -59,7 +66,8 @@ kill switch: when routing is off nothing is delivered."""
         return await self.client.call(ROUTE_LIST, limit=200), names, routing.enabled
 
     def show(self, data: RoutesSnapshot) -> None:
-        routes, names, self._routing_on = data
+        routes, self._names, self._routing_on = data
+        names = self._names
         self._routes = routes.rows
         state = Text("Routing ")
         state.append(
@@ -78,7 +86,7 @@ kill switch: when routing is off nothing is delivered."""
                     _agent(names, r.source_agent_id, r.source_role or "any"),
                     _agent(names, r.target_agent_id, "?"),
                     "required" if r.requires_approval else "-",
-                    r.template[:40],
+                    r.template,
                 ),
             )
             for r in self._routes
@@ -102,8 +110,29 @@ kill switch: when routing is off nothing is delivered."""
     def action_kill_switch(self) -> None:
         from core.routes import ROUTING_SET
 
-        turn_on = not self._routing_on
-        self.act(self.client.call(ROUTING_SET, enabled=turn_on), f"routing {'on' if turn_on else 'off'}")
+        if not self._routing_on:
+            self.act(self.client.call(ROUTING_SET, enabled=True), "routing on")
+            return
+        from tui.modals.confirm import ConfirmModal
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.act(self.client.call(ROUTING_SET, enabled=False), "routing off: nothing is delivered")
+
+        self.app.push_screen(
+            ConfirmModal("Switch routing off? No message is delivered to any agent until it is on again."), confirmed
+        )
+
+    async def detail(self, table_id: str, key: str) -> tuple[str, list[Section]]:
+        from core.queue import QUEUE_LIST
+        from core.routes import ROUTE_DETAIL
+        from tui.details import route_sections
+
+        route = await self.client.call(ROUTE_DETAIL, route_id=key)
+        recent = await self.client.call(
+            QUEUE_LIST, limit=10, order_by="enqueued_at:desc", filters={"route_id": route.route_id}
+        )
+        return f"Route {route.name}", route_sections(route, self._names, recent.rows)
 
 
 def _agent(names: dict[str, str], agent_id: str | None, otherwise: str) -> str:

@@ -15,6 +15,7 @@ from tui.widgets.empty_state import EmptyState
 
 if TYPE_CHECKING:
     from core.tokens import TokenSummary, UsageGroup
+    from tui.modals.detail import Section
 
 
 PERIODS = ("today", "7d", "30d")
@@ -44,13 +45,13 @@ period: today (UTC), 7 days, 30 days. Models missing from the price table show a
     def __init__(self) -> None:
         super().__init__()
         self.period = "today"
+        self._groups: dict[str, dict[str, UsageGroup]] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="tokens-total")
-        yield Static("By agent", classes="section-title")
-        yield BenchTable(("Agent", "Input", "Output", "Cache", "Cost", "Calls"), id="by-agent", classes="tokens-table")
-        yield Static("By model", classes="section-title")
-        yield BenchTable(("Model", "Input", "Output", "Cache", "Cost", "Calls"), id="by-model", classes="tokens-table")
+        columns = ("Input", "Output", "Cache", "Cost", "Calls")
+        yield BenchTable(("Agent", *columns), title="By agent", id="by-agent", classes="tokens-table")
+        yield BenchTable(("Model", *columns), title="By model", id="by-model", classes="tokens-table")
         yield EmptyState(
             "No token usage in this period. Usage is recorded with app.tokens.record;\n"
             "reading Claude Code and Codex logs arrives with the tokens subsystem.",
@@ -71,10 +72,20 @@ period: today (UTC), 7 days, 30 days. Models missing from the price table show a
         by_model = self.query_one("#by-model", BenchTable)
         count = by_agent.replace_rows((g.key, _cells(g)) for g in data.by_agent)
         by_model.replace_rows((g.key, _cells(g)) for g in data.by_model)
-        for widget in (by_agent, by_model, *self.query(".section-title")):
+        self._groups = {"by-agent": {g.key: g for g in data.by_agent}, "by-model": {g.key: g for g in data.by_model}}
+        for widget in (by_agent, by_model):
             widget.display = count > 0
         self.query_one("#tokens-empty", EmptyState).display = count == 0
 
     def action_period(self) -> None:
         self.period = PERIODS[(PERIODS.index(self.period) + 1) % len(PERIODS)]
         self.refresh_data()
+
+    async def detail(self, table_id: str, key: str) -> tuple[str, list[Section]] | None:
+        from tui.details import usage_sections
+
+        group = self._groups.get(table_id, {}).get(key)
+        if group is None:
+            return None
+        grouped_by = "Agent" if table_id == "by-agent" else "Model"
+        return f"{grouped_by} {group.key}", usage_sections(group, grouped_by, self.period)

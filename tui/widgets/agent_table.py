@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len
 from rich.text import Text
 
+from tui.times import since
 from tui.widgets.bench_table import BenchTable
-from tui.widgets.literal import literal
 
 if TYPE_CHECKING:
     from core.models import Agent
@@ -27,21 +26,6 @@ STATE_STYLE = {
     "unknown": "dim",
 }
 WIDE = 110  # table width from which the pane and project columns are shown (below, the why needs the room)
-MIN_WHY = 10
-SCROLLBAR = 2  # kept free, so the columns do not move when a vertical scrollbar appears
-
-
-def since(stamp: str | None, now: datetime) -> str:
-    """How long ago, by the bench clock (frozen in snapshots): `<1m`, `5m`, `3h`, `2d`. Minutes at the finest:
-    a seconds counter would change every row at every refresh, and redrawing a 50-row table every 3 s is most of
-    what an idle agents pane costs."""
-    if not stamp:
-        return "-"
-    seconds = max(0, int((now - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return "<1m"
 
 
 def pane_address(agent: Agent) -> str:
@@ -50,81 +34,92 @@ def pane_address(agent: Agent) -> str:
     return f"{agent.session_name}:{agent.window_index}.{agent.pane_index}"
 
 
+COLUMNS = ("Name", "Role", "Kind", "State", "Why", "Pane", "Project", "Active")
+NARROW = tuple(c for c in COLUMNS if c not in ("Pane", "Project"))
+GROUP = "group:"  # the key prefix of a group's header row
+GROUPINGS = (None, "project", "session")
+HEADER_WIDTH = 28  # a group's name is cut from the left beyond this (the end of a path says the most)
+Row = tuple[str, tuple[Text, ...]]
+
+
+def group_header(name: str, members: int, waiting: int, collapsed: bool, labels: Sequence[str]) -> tuple[Text, ...]:
+    shown = name if len(name) <= HEADER_WIDTH else "…" + name[-(HEADER_WIDTH - 1) :]
+    cells = {label: Text("") for label in labels}
+    cells["Name"] = Text.assemble(("▸ " if collapsed else "▾ ", "bold"), (shown, "bold"), f" ({members})")
+    if waiting:
+        cells["State"] = Text(f"{waiting} waiting", style=STATE_STYLE["waiting_for_input"])
+    return tuple(cells[label] for label in labels)
+
+
 class AgentTable(BenchTable):
     def __init__(self, **kwargs: object) -> None:
-        super().__init__((), **kwargs)
-        self._agents: Sequence[Agent] = ()
-        self._now: datetime | None = None
-        self._fitted_width = 0
-        self._layout: tuple[list[str], list[int], list[tuple[str, ...]]] | None = None
+        # The why gets the width that is left (the preview shows it in full).
+        super().__init__(COLUMNS, title="Agents", flex="Why", **kwargs)
+        self.group_by: str | None = None  # None, "project" or "session"
+        self.collapsed: set[str] = set()  # header keys of the groups folded away
+        self._group_of: dict[str, dict[str, str]] = {}
+        self._waiting: set[str] = set()
 
     def show_agents(self, agents: Sequence[Agent], now: datetime) -> int:
-        """Refill the table (keeping the cursor on the same agent); returns the number of rows."""
-        self._agents = agents
-        self._now = now
-        self._fill()
-        return self.row_count
+        """Refill the table (keeping the cursor on the same agent); returns the number of agents."""
+        self._group_of = {
+            a.agent_id: {"project": a.project_path or "(no project)", "session": a.session_name or "(no pane)"}
+            for a in agents
+        }
+        self._waiting = {a.agent_id for a in agents if a.state == "waiting_for_input"}
+        return self.replace_rows(
+            # The filter also finds what the narrow table does not show: the label, the pane, the project.
+            (agent.agent_id, self._cells(agent, now), f"{agent.label} {pane_address(agent)} {agent.project_path}")
+            for agent in agents
+        )
 
-    def on_resize(self) -> None:
-        if self.size.width != self._fitted_width and self._now is not None:
-            self._fill()
+    def _width(self) -> int:
+        return self.size.width or self.app.size.width
 
-    def _fill(self) -> None:
-        assert self._now is not None
-        width = self.size.width or self.app.size.width
-        self._fitted_width = self.size.width
-        wide = width >= WIDE
-        rows = [self._cells(agent, wide) for agent in self._agents]
-        labels = ["Name", "Role", "Kind", "State", "Why", *(["Pane", "Project"] if wide else []), "Active"]
-        widths = [max([cell_len(label), *(literal(row[i]).cell_len for row in rows)]) for i, label in enumerate(labels)]
-        why = labels.index("Why")
-        room = width - SCROLLBAR - 2 * self.cell_padding * len(labels) - sum(widths) + widths[why]
-        widths[why] = max(MIN_WHY, min(widths[why], room))
-        shown = [(a.agent_id, *map(str, r)) for a, r in zip(self._agents, rows, strict=True)]
-        layout = (labels, widths, shown)
-        if layout == self._layout:
-            return  # the same cells: a refresh that changed nothing costs no rebuild (50 agents, every 3 s)
-        previous = self._layout
-        self._layout = layout
-        if (
-            previous is not None
-            and previous[:2] == (labels, widths)
-            and [r[0] for r in previous[2]] == [r[0] for r in shown]
-        ):
-            # Same columns and rows: update only the cells that changed (the "Active" column moves every
-            # refresh; rebuilding 50 rows for it was most of the pane's idle CPU).
-            for (key, *old), (_, *new), cells in zip(previous[2], shown, rows, strict=True):
-                for index, (before, after) in enumerate(zip(old, new, strict=True)):
-                    if before != after:
-                        value = self._why(cells[index], widths[why]) if index == why else literal(cells[index])
-                        self.update_cell(key, labels[index].lower(), value)
-            return
-        selected = self.selected_key
-        self.clear(columns=True)
-        for label, column_width in zip(labels, widths, strict=True):
-            self.add_column(label, width=column_width, key=label.lower())
-        for agent, cells in zip(self._agents, rows, strict=True):
-            shown_cells = [literal(cell) for cell in cells]
-            shown_cells[why] = self._why(cells[why], widths[why])
-            self.add_row(*shown_cells, key=agent.agent_id)
-        if selected is not None and selected in self.rows:
-            self.move_cursor(row=self.get_row_index(selected), animate=False)
+    def visible_columns(self) -> tuple[str, ...]:
+        return COLUMNS if self._width() >= WIDE else NARROW
+
+    def cycle_grouping(self) -> str | None:
+        """No groups → by project → by tmux session → no groups. Returns the new grouping."""
+        self.group_by = GROUPINGS[(GROUPINGS.index(self.group_by) + 1) % len(GROUPINGS)]
+        self.collapsed.clear()
+        self._render_rows()
+        return self.group_by
+
+    def toggle_group(self, key: str) -> None:
+        """Fold or unfold the group whose header is `key`; the cursor stays on the header."""
+        self.collapsed ^= {key}
+        self._render_rows()
+        if key in self.rows:
+            self.move_cursor(row=self.get_row_index(key), animate=False)
+
+    def grouped(self, rows: list[Row], labels: tuple[str, ...]) -> list[Row]:
+        """Under one header per project or session (by name), each group in the sort the operator chose; a
+        header counts its agents and says how many wait for input, folded or not."""
+        if self.group_by is None:
+            return rows
+        groups: dict[str, list[Row]] = {}
+        for key, cells in rows:
+            groups.setdefault(self._group_of[key][self.group_by], []).append((key, cells))
+        shown: list[Row] = []
+        for name in sorted(groups, key=str.casefold):
+            members = groups[name]
+            key = GROUP + name
+            waiting = sum(1 for k, _ in members if k in self._waiting)
+            shown.append((key, group_header(name, len(members), waiting, key in self.collapsed, labels)))
+            if key not in self.collapsed:
+                shown.extend(members)
+        return shown
 
     @staticmethod
-    def _why(cell: str | Text, width: int) -> Text:
-        text = literal(cell).copy()
-        text.truncate(width, overflow="ellipsis")
-        return text
-
-    def _cells(self, agent: Agent, wide: bool) -> list[str | Text]:
-        assert self._now is not None
-        location = [pane_address(agent), agent.project_path or "-"] if wide else []
+    def _cells(agent: Agent, now: datetime) -> list[str | Text]:
         return [
             agent.name,
             agent.role,
             agent.kind,
             Text(agent.state, style=STATE_STYLE.get(agent.state, "")),
             agent.state_reason or "-",
-            *location,
-            since(agent.last_activity_at, self._now),
+            pane_address(agent),
+            agent.project_path or "-",
+            since(agent.last_activity_at, now),
         ]

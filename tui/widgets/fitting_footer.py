@@ -57,4 +57,9 @@ class FittingFooter(Footer):
 
 
 def _width(key: FooterKey) -> int:
-    return key.outer_size.width + key.styles.margin.width
+    if key.outer_size.width:
+        return key.outer_size.width + key.styles.margin.width
+    # Not laid out yet: the footer of a screen under a dialog recomposes (its focus moved) but is not arranged
+    # again until it is shown, and a width of 0 would let every key "fit".
+    size = key.app.size
+    return key.get_content_width(size, size) + key.styles.gutter.width + key.styles.margin.width
