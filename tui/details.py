@@ -31,6 +31,7 @@ def message_sections(found: MessageHistory, names: dict[str, str]) -> list[Secti
         ("Delayed until", absolute(m.delay_until)),
         ("Attempts", str(m.attempts)),
         ("Idempotency key", m.idempotency_key or "-"),
+        ("Id", m.message_id),
         ("Text", m.payload),
     ]
     history = "\n".join(event_line(e) for e in found.events)

@@ -101,8 +101,10 @@ def _flow(key: str, *presses: str) -> Callable[[Pilot], Awaitable[None]]:
 FLOWS = {
     # The agents list filtered to the swarm, sorted by name descending, the cursor three rows down.
     "agents-filtered-sorted": _flow("2", "slash", *"swarm", "enter", "O", "down", "down", "down"),
-    # The queue sorted by To, then the third message opened in full.
-    "queue-message-detail": _flow("3", "o", "o", "o", "down", "down", "enter"),
+    # The queue sorted by To, descending (no detail view here: a message shows its random id).
+    "queue-sorted": _flow("3", "o", "o", "o", "O", "down", "down"),
+    # A route opened in full: matcher, template, recent matches (no ids in it).
+    "route-detail": _flow("4", "down", "enter"),
     # Routing switched off (asked first, confirmed), then the routes list with the banner saying so.
     "routes-switched-off": _flow("4", "k", "y"),
     # Memory with the notes filtered.

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from core.bench import Bench
+from core.client import LocalClient
 from core.dashboard import DASHBOARD
 from core.watcher import REFRESH_STATES
 from tests.support.homes import BenchHome
@@ -15,6 +19,13 @@ from tui.screens.focus import FocusScreen
 from tui.widgets.bench_table import BenchTable
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def app(demo_bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RelayboardApp:
+    """In process only (app.dashboard itself is driven over the socket by the property and conformance tests)."""
+    monkeypatch.chdir(tmp_path)
+    return RelayboardApp(LocalClient(demo_bench), refresh_seconds=0)
 
 
 def needs(app: RelayboardApp) -> BenchTable:
@@ -43,8 +54,10 @@ async def test_a_waiting_agent_comes_first_and_enter_opens_its_screen(app: Relay
         assert "Ship it? [y/N]" in first[2].plain or "question" in first[2].plain, first[2].plain
         assert table.title_shown.startswith("Needs you · ")
         table.focus()
+        await pilot.pause(0.5)  # the state change's notices refresh the dashboard once more: let that land first
+        await settle(pilot)
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, FocusScreen), "the agent's screen")
+        await until(pilot, lambda: isinstance(app.screen, FocusScreen), "the agent's screen", within=15)
         assert app.screen.agent.agent_id == waiting.agent_id  # type: ignore[attr-defined]
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from core.client import BenchClient
+from core.bench import Bench
+from core.client import BenchClient, LocalClient
 from core.errors import BenchError
 from tui.app import RelayboardApp
 from tui.keymap import binding_scopes
@@ -20,6 +21,12 @@ from tui.preferences import check_keymap
 
 pytestmark = pytest.mark.slow
 WINDOW_CHROME = {"ff5f57", "febc2e", "28c840", "c5c8c6"}  # the screenshot's window buttons and title, not the app
+
+
+@pytest.fixture
+def client(demo_bench: Bench) -> BenchClient:
+    """In process only: look and keys are the TUI's own, whichever way it reaches the core."""
+    return LocalClient(demo_bench)
 
 
 async def settle(pilot: Pilot[None]) -> None:

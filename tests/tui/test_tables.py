@@ -4,10 +4,14 @@ in a detail view whose text holds what the row shows."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.pilot import Pilot
 
 from core.agents import AGENT_LIST
+from core.bench import Bench
+from core.client import LocalClient
 from tests.support.homes import BenchHome
 from tui.app import RelayboardApp
 from tui.modals.detail import DetailModal
@@ -17,6 +21,15 @@ from tui.widgets.bench_table import BenchTable, sort_value
 from tui.widgets.table_filter import TableFilter
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def app(demo_bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RelayboardApp:
+    """The in-process client only: table manners are the TUI's own (every call they make is also driven over the
+    socket by the other pane tests), and the suite's time is a budget."""
+    monkeypatch.chdir(tmp_path)
+    return RelayboardApp(LocalClient(demo_bench), refresh_seconds=0)
+
 
 BIG = (160, 50)
 # (pane key, table id): every table the demo bench fills.
@@ -61,9 +74,11 @@ def ordered(values: list[str], descending: bool) -> bool:
 
 
 @pytest.mark.parametrize(("pane", "table_id"), TABLES)
-async def test_o_sorts_by_each_column_in_turn_and_O_reverses(app: RelayboardApp, pane: str, table_id: str) -> None:
+async def test_every_table_sorts_filters_and_opens_its_rows(app: RelayboardApp, pane: str, table_id: str) -> None:
+    """One app per table (three behaviours, one start: the suite's time is a budget)."""
     async with app.run_test(size=BIG) as pilot:
         table = await open_table(pilot, pane, table_id)
+        # `o` sorts by each column in turn, `O` reverses, past the last column the core's order comes back.
         natural = table.shown_keys
         for label in table.visible_columns():
             await pilot.press("o")
@@ -74,8 +89,43 @@ async def test_o_sorts_by_each_column_in_turn_and_O_reverses(app: RelayboardApp,
         last = table.visible_columns()[-1]
         assert table.descending and ordered(column(table, last), descending=True)
         assert str(table.columns[last].label).endswith("▼")  # type: ignore[index]
-        await pilot.press("o")  # past the last column: the core's order again
+        await pilot.press("o")
         assert table.sort_by is None and table.shown_keys == natural
+
+        # `/` filters; the title counts what is left; Enter keeps the filter, Escape on the table clears it.
+        total = table.row_count
+        wanted_key = table.shown_keys[-1]
+        needle = table.get_row(wanted_key)[0].plain[:12]
+        await pilot.press("slash")
+        bar = app.screen.query_one(TableFilter)
+        assert bar.display and bar.has_focus
+        await pilot.press(*needle)
+        assert wanted_key in table.shown_keys
+        for key in table.shown_keys:
+            assert any(needle.casefold() in cell.plain.casefold() for cell in table.get_row(key)) or isinstance(
+                table, AgentTable
+            )
+        shown = table.row_count
+        assert table.title_shown.startswith(table.table_title)
+        assert (f"{shown} of {total}" in table.title_shown) and f"/{needle.strip()}" in table.title_shown
+        await pilot.press("enter")
+        assert table.has_focus and not bar.display and table.row_count == shown
+        await pilot.press("escape")
+        assert table.row_count == total and table.filter_text == ""
+        assert table.title_shown == f"{table.table_title} · {total}"
+
+        # Enter (d on an agent: Enter opens its screen) shows the row in full.
+        await pilot.press("down")
+        row = [cell.plain for cell in table.get_row(table.selected_key)]  # type: ignore[arg-type]
+        await pilot.press("d" if table_id == "agents-table" else "enter")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, DetailModal), type(modal)
+        for cell in row:
+            if not cell.endswith("…") and cell not in ("-", "<1m") and not cell[:1].isdigit():
+                assert cell in modal.text, (cell, modal.text)
+        await pilot.press("escape")
+        assert app.screen is table.screen
 
 
 async def test_the_order_survives_a_refresh_and_the_cursor_keeps_its_row(app: RelayboardApp) -> None:
@@ -103,32 +153,6 @@ async def test_a_header_click_sorts_by_it_and_a_second_click_reverses(app: Relay
         assert ordered(column(table, "Name"), descending=True)
 
 
-@pytest.mark.parametrize(("pane", "table_id"), TABLES)
-async def test_slash_filters_and_the_title_counts_what_is_left(app: RelayboardApp, pane: str, table_id: str) -> None:
-    async with app.run_test(size=BIG) as pilot:
-        table = await open_table(pilot, pane, table_id)
-        total = table.row_count
-        wanted_key = table.shown_keys[-1]
-        needle = table.get_row(wanted_key)[0].plain[:12]
-        await pilot.press("slash")
-        bar = app.screen.query_one(TableFilter)
-        assert bar.display and bar.has_focus
-        await pilot.press(*needle)
-        assert wanted_key in table.shown_keys
-        for key in table.shown_keys:
-            assert any(needle.casefold() in cell.plain.casefold() for cell in table.get_row(key)) or isinstance(
-                table, AgentTable
-            )
-        shown = table.row_count
-        assert table.title_shown.startswith(table.table_title)
-        assert (f"{shown} of {total}" in table.title_shown) and f"/{needle.strip()}" in table.title_shown
-        await pilot.press("enter")  # keeps the filter, back on the table
-        assert table.has_focus and not bar.display and table.row_count == shown
-        await pilot.press("escape")
-        assert table.row_count == total and table.filter_text == ""
-        assert table.title_shown == f"{table.table_title} · {total}"
-
-
 async def test_a_filter_that_matches_nothing_says_0_of_n_and_keeps_the_table(app: RelayboardApp) -> None:
     async with app.run_test(size=BIG) as pilot:
         table = await open_table(pilot, "2", "agents-table")
@@ -148,25 +172,7 @@ async def test_the_agents_filter_also_finds_what_the_narrow_table_hides(app: Rel
         assert sorted(column(table, "Name")) == ["swarm-1", "web-worker"]
 
 
-@pytest.mark.parametrize(("pane", "table_id"), TABLES)
-async def test_enter_opens_the_row_in_full(app: RelayboardApp, pane: str, table_id: str) -> None:
-    async with app.run_test(size=BIG) as pilot:
-        table = await open_table(pilot, pane, table_id)
-        await pilot.press("down")
-        row = [cell.plain for cell in table.get_row(table.selected_key)]  # type: ignore[arg-type]
-        await pilot.press("d" if table_id == "agents-table" else "enter")  # Enter on an agent opens its screen
-        await settle(pilot)
-        modal = app.screen
-        assert isinstance(modal, DetailModal), type(modal)
-        for cell in row:
-            if not cell.endswith("…") and cell not in ("-", "<1m") and not cell[:1].isdigit():
-                assert cell in modal.text, (cell, modal.text)
-        await pilot.press("escape")
-        assert app.screen is table.screen
-
-
 async def test_a_long_message_is_cut_with_an_ellipsis_and_whole_in_its_detail(app: RelayboardApp) -> None:
-    from core.agents import AGENT_LIST
     from core.queue import SEND_INPUT
 
     async with app.run_test(size=BIG) as pilot:

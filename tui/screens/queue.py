@@ -123,7 +123,8 @@ failed one. Enter opens the message in full: its whole text, its state history a
         found = await self.client.call(QUEUE_HISTORY, message_id=key)
         from tui.details import message_sections
 
-        return f"Queue message {key}", message_sections(found, self._names)
+        to = self._names.get(found.message.target_agent_id or "", "?")
+        return f"Message to {to}", message_sections(found, self._names)
 
     def action_retry(self) -> None:
         from core.queue import QUEUE_RETRY

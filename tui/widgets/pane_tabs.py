@@ -7,10 +7,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.panes import PANES
+from tui.panes import PANES, PaneInfo
 
 FULL_WIDTH = sum(len(p.key) + 1 + len(p.title) + 2 for p in PANES)
-SHORT_WIDTH = sum(1 + len(p.key) + 1 + len(p.short) for p in PANES)  # one more than the bar's widest
 PANE_IDS = frozenset(p.id for p in PANES)
 MODE_STYLE = {"local": "dim", "attached": "bold cyan", "detached": "bold red"}
 
@@ -28,29 +27,42 @@ class PaneTabs(Widget):
     def render(self) -> Text:
         width = self.size.width
         mode = f" {self.mode}" if self.mode else ""
-        narrow = width < FULL_WIDTH + len(mode) + 1
-        # Narrower than every short label (and the mode): keys only, but the current pane keeps its name.
-        tiny = narrow and width < SHORT_WIDTH + len(mode)
         text = Text(no_wrap=True, overflow="ellipsis")
-        if not narrow:
+        if width >= FULL_WIDTH + len(mode) + 1:
             for pane in PANES:
                 text.append(f" {pane.key} {pane.title} ", style="bold reverse" if pane.id == self.current else "")
         else:
-            # Labels one space apart; the current one takes the spaces beside it into its highlight, so it reads
-            # as a tab and the bar stays as wide (the widest case, the first pane current, is one more).
-            labels = [f"{p.key} {p.short}" if p.id == self.current or not tiny else p.key for p in PANES]
+            # Narrower: the other panes' short labels (or keys only) and the current pane's full name, which fits
+            # at 80 columns (the widest, Dev servers, takes 79), so every pane names itself on screen; narrower
+            # still, the current pane's short label.
+            room = width - (len(mode) if self.mode != "local" else 0)
             at = next(i for i, p in enumerate(PANES) if p.id == self.current) if self.current in PANE_IDS else -1
-            for i, label in enumerate(labels):
-                if i == at:
-                    text.append(f" {label} ", style="bold reverse")
-                elif i == at + 1:
-                    text.append(label)
-                else:
-                    text.append(("" if i == 0 else " ") + label)
+            for current, others in (("title", "short"), ("short", "short"), ("short", "key")):
+                text = self._bar([self._label(p, current if i == at else others) for i, p in enumerate(PANES)], at)
+                if text.cell_len <= room:
+                    break
         if not mode or (self.mode == "local" and text.cell_len + len(mode) > width):
             return text  # in-process is the usual case: said only where there is room
         # Attached or away: always said, the tabs give way (cut with an ellipsis) to make room.
         text.truncate(max(0, width - len(mode)), overflow="ellipsis")
         text.append(" " * max(0, width - text.cell_len - len(mode)))
         text.append(mode, style=MODE_STYLE.get(self.mode, ""))
+        return text
+
+    @staticmethod
+    def _label(pane: PaneInfo, form: str) -> str:
+        return pane.key if form == "key" else f"{pane.key} {pane.title if form == 'title' else pane.short}"
+
+    @staticmethod
+    def _bar(labels: list[str], at: int) -> Text:
+        """Labels one space apart; the current one takes the spaces beside it into its highlight, so it reads as a
+        tab and the bar stays as wide (the current pane last is one more)."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, label in enumerate(labels):
+            if i == at:
+                text.append(f" {label} ", style="bold reverse")
+            elif i == at + 1:
+                text.append(label)
+            else:
+                text.append(("" if i == 0 else " ") + label)
         return text
