@@ -8,6 +8,7 @@ Runs side by side, each app a headless child process (`idle_cpu.py --child ...`,
              watch_seconds) on its own home and private tmux server holding 50 idle bash panes adopted as agents;
              the dashboard pane shown (what `relayboard` opens on)
   ours_agents  the same on a second home and server, with the agents pane shown instead
+  ours_focus   the same on a third, with the focus view open on an idle agent (its full screen, polled)
   bare       the startup benchmark's bare app: nine modes, each a Screen with a DataTable and a Footer, idle
   control    a third tmux server with 50 idle bash panes and no app, for the server's own idle cost
 CPU (user + system, psutil) as % of one core over the window: the app process, the tmux client processes it ran
@@ -98,9 +99,23 @@ def child_main(args: argparse.Namespace) -> int:
         app = bare_app(None)
 
     def ready() -> None:
-        if args.mode != app.current_mode:
-            app.switch_mode(args.mode)
-        say({"ready": time.time(), "pid": os.getpid()})
+        mode = "agents" if args.mode == "focus" else args.mode
+        if mode != app.current_mode:
+            app.switch_mode(mode)
+        if args.mode != "focus":
+            say({"ready": time.time(), "pid": os.getpid()})
+            return
+
+        async def open_focus() -> None:  # the focus view open on an idle agent (the first one)
+            from core.agents import AGENT_LIST
+            from tui.screens.focus import FocusScreen
+
+            client = await app.get_client()
+            first = (await client.call(AGENT_LIST, limit=1)).rows[0]
+            await app.push_screen(FocusScreen(first))
+            say({"ready": time.time(), "pid": os.getpid()})
+
+        app.run_worker(open_focus())
 
     def hook(message: object) -> None:
         if isinstance(message, events.Ready) and "ready" not in state:
@@ -269,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
     work = root / "idle-cwd"
     work.mkdir(parents=True, exist_ok=True)
-    variants = {"ours": "dashboard", "ours_agents": "agents"}
+    variants = {"ours": "dashboard", "ours_agents": "agents", "ours_focus": "focus"}
     sockets = {name: bighome.new_socket() for name in (*variants, "control")}
     children: list[Child] = []
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -94,7 +95,7 @@ class RelayboardApp(App[None]):
         super().__init__()
         for theme in THEMES:
             self.register_theme(theme)
-        self.preferences = preferences_module.load(preferences, self.available_themes, {})  # theme now, keys later
+        self.preferences = preferences_module.load(preferences, self.available_themes)  # the theme now, keys later
         # An opener is a plain callable; a client is not (the core is not imported here: see above).
         self._opener: ClientOpener | None = client if callable(client) else None
         self._client: BenchClient | None = None if callable(client) else client
@@ -148,9 +149,12 @@ class RelayboardApp(App[None]):
     def on_mount(self) -> None:
         self.theme = self.preferences.theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        # The keymap is checked against every screen's bindings, which means importing the modals: after the
-        # first frame, not before it.
-        self.call_after_refresh(self._apply_keymap)
+        for problem in self.preferences.problems:
+            self._say_problem(problem)
+        if self.preferences.wanted_keys:
+            # The keymap is checked against every screen's bindings, which means importing the modals: in a thread,
+            # after the first frame (never blocking the loop: a hang-up must still be answered at once).
+            self.run_worker(self._apply_keymap(), name="keymap", exit_on_error=False)
         if self._client is not None:
             self._follow(self._client)
         if self.refresh_seconds > 0:
@@ -164,17 +168,18 @@ class RelayboardApp(App[None]):
         if self._opener is not None and self._client is not None:
             await self._client.close()
 
-    def _apply_keymap(self) -> None:
-        from tui.keymap import binding_scopes
+    async def _apply_keymap(self) -> None:
+        keymap = await asyncio.to_thread(importlib.import_module, "tui.keymap")
+        scopes = await asyncio.to_thread(keymap.binding_scopes)
+        problem = preferences_module.apply_keys(self.preferences, scopes)
+        if problem is not None:
+            self._say_problem(problem)
+        elif self.preferences.keys:
+            self.set_keymap(self.preferences.keys)
 
-        prefs = preferences_module.load(self.preferences.path, self.available_themes, binding_scopes())
-        prefs.theme = self.preferences.theme
-        self.preferences = prefs
-        if prefs.keys:
-            self.set_keymap(prefs.keys)
-        for problem in prefs.problems:
-            path = problem.details.get("path", "")
-            self.notify(f"{problem.code}: {problem.message} ({path}); defaults kept", severity="error", timeout=10)
+    def _say_problem(self, problem: BenchError) -> None:
+        path = problem.details.get("path", "")
+        self.notify(f"{problem.code}: {problem.message} ({path}); defaults kept", severity="error", timeout=10)
 
     def _theme_changed(self, theme: Theme) -> None:
         if theme.name != self.preferences.theme:

@@ -74,7 +74,8 @@ THEMES = (HIGH_CONTRAST, XTERM_256)
 class Preferences:
     path: Path | None
     theme: str = DEFAULT_THEME
-    keys: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # the keymap in force (checked)
+    wanted_keys: object = field(default_factory=dict)  # the file's [keys], not checked yet
     problems: list[BenchError] = field(default_factory=list)  # each said once, at start
 
     def save_theme(self, theme: str) -> None:
@@ -91,9 +92,9 @@ class Preferences:
         temporary.replace(self.path)  # never a half-written file after a crash
 
 
-def load(path: Path | None, known_themes: Iterable[str], scopes: Mapping[str, list[Binding]]) -> Preferences:
-    """The preferences in `path` (none: defaults). `scopes`: every place keys are read (a screen with its widgets
-    and the app's global keys) and the bindings in it, to check ids and clashes."""
+def load(path: Path | None, known_themes: Iterable[str]) -> Preferences:
+    """The preferences in `path` (none: defaults), the theme checked; the keys are checked by `apply_keys` (that
+    needs every screen's bindings, so it runs only when the file has keys, and off the event loop)."""
     prefs = Preferences(path)
     if path is None or not path.exists():
         return prefs
@@ -112,13 +113,19 @@ def load(path: Path | None, known_themes: Iterable[str], scopes: Mapping[str, li
         prefs.problems.append(_invalid(path, "theme", f"unknown theme {theme!r}; one of: {names}"))
     else:
         prefs.theme = theme
-    keys = data.get("keys", {})
-    try:
-        prefs.keys = check_keymap(keys, scopes)
-    except BenchError as exc:
-        exc.details["path"] = str(path)
-        prefs.problems.append(exc)
+    prefs.wanted_keys = data.get("keys", {})
     return prefs
+
+
+def apply_keys(prefs: Preferences, scopes: Mapping[str, list[Binding]]) -> BenchError | None:
+    """Check the file's keys against `scopes` (every place keys are read: a screen with its widgets and the app's
+    global keys): set `prefs.keys`, or return the problem (and keep no key of the file)."""
+    try:
+        prefs.keys = check_keymap(prefs.wanted_keys, scopes)
+    except BenchError as exc:
+        exc.details["path"] = str(prefs.path)
+        return exc
+    return None
 
 
 def check_keymap(keys: object, scopes: Mapping[str, list[Binding]]) -> dict[str, str]:

@@ -393,6 +393,8 @@ async def test_a_filter_that_matches_nothing_shows_literally_in_the_title(app: R
 
 
 # -- every pane, every modal --------------------------------------------------------------------------------------
+# In process only: the longest Pilot test (~55 s); every text it shows also crosses the socket in the tests above.
+@pytest.mark.parametrize("client", ["local"], indirect=True)
 async def test_every_pane_and_modal_opens_on_hostile_data(app: RelayboardApp, hostile: Hostile) -> None:
     async with app.run_test(size=BIG, notifications=True) as pilot:
         await settle(pilot)
