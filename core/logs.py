@@ -91,8 +91,10 @@ def _tail(path: Path, max_bytes: int, start: int | None = None) -> tuple[int, in
         handle.seek(first)
         data = handle.read(max_bytes)
     if start is None and first:
-        data = data.split(b"\n", 1)[-1]  # a partial first line is left out
+        cut = data.find(b"\n") + 1  # a partial first line is left out (0: no newline, nothing is left out)
+        data, first = data[cut:], first + cut
     truncated = first > 0 if start is None else first + len(data) < size
+    # (with the partial line left out, `first` is where the text starts: what `start` reports)
     return size, first, truncated, readable(data.decode("utf-8", errors="replace"))
 
 
@@ -211,7 +213,7 @@ class Logs:
             await marks.add(w, agent_id, self.ctx.now(), size)
             self._marked += 1
             if self._marked % PRUNE_EVERY == 0:
-                await marks.prune(w, agent_id)
+                await marks.prune(w, agent_id, marks.MARKS_KEPT)
         self._sizes[agent_id] = size
 
     async def check(self, agents: list[Agent], live: dict[str, Pane]) -> None:
