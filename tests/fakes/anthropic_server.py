@@ -31,20 +31,14 @@ From a shell (the demo): ``python -m tests.fakes.anthropic_server --port 8765 [-
 
 from __future__ import annotations
 
-import argparse
-import itertools
 import json
 import re
-import signal
-import sys
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.scripted_server import JsonHandler, ScriptedServer, serve_from_shell
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 
@@ -225,118 +219,18 @@ class _Usage:
 # --------------------------------------------------------------------------------------------------------- server
 
 
-class FakeAnthropic:
+class FakeAnthropic(ScriptedServer[Reply, "RequestLog"]):
     """The fake server. Thread-safe; a context manager; `requests` is the log of everything received."""
 
-    def __init__(
-        self,
-        script: Iterable[ScriptItem] = (),
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        default: Responder | None = None,
-        verbose: bool = False,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.default: Responder = default or echo_responder()
-        self.verbose = verbose
-        self.requests: list[RequestLog] = []
-        self._script: list[ScriptItem] = list(script)
-        self._lock = threading.Condition()
-        self._seq = itertools.count(1)
+    NAME = "Anthropic"
+
+    def __init__(self, script: Iterable[ScriptItem] = (), **kwargs: Any) -> None:
+        super().__init__(script, **kwargs)
         self._cached_prefixes: set[int] = set()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # ---- lifecycle
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+    def default_responder(self) -> Responder:
+        return echo_responder()
 
-    def start(self) -> FakeAnthropic:
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._stopping.clear()
-        self._server = _Server((self.host, self.port), Handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-anthropic", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeAnthropic:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # ---- script
-    def push(self, *items: ScriptItem) -> None:
-        """Append replies for the next main requests."""
-        with self._lock:
-            self._script.extend(items)
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._script)
-
-    def _next_reply(self, request: RequestLog) -> Reply:
-        with self._lock:
-            item: ScriptItem = self._script.pop(0) if self._script else self.default
-        return item if isinstance(item, Reply) else item(request)
-
-    # ---- log
-    def _record(self, request: RequestLog) -> None:
-        with self._lock:
-            self.requests.append(request)
-            self._lock.notify_all()
-        if self.verbose:
-            print(json.dumps(request.summary()), file=sys.stderr, flush=True)
-
-    def _finished(self, request: RequestLog, status: int, kind: str) -> None:
-        with self._lock:
-            request.status = status
-            request.reply_kind = kind
-            self._lock.notify_all()
-
-    def wait_for(
-        self, predicate: Callable[[RequestLog], bool], timeout: float = 30.0, count: int = 1
-    ) -> list[RequestLog]:
-        """Block until `count` logged requests satisfy `predicate`; TimeoutError (with the log) otherwise."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while True:
-                hits = [r for r in self.requests if predicate(r)]
-                if len(hits) >= count:
-                    return hits
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    log = "\n".join(json.dumps(r.summary()) for r in self.requests)
-                    raise TimeoutError(f"fake Anthropic: {len(hits)}/{count} matching requests; log:\n{log}")
-                self._lock.wait(left)
-
-    def main_requests(self) -> list[RequestLog]:
-        with self._lock:
-            return [r for r in self.requests if r.main]
-
-    # ---- usage bookkeeping: the system prompt + tools are "cache_creation" the first time, "cache_read" after
     def _usage(self, request: RequestLog, output_text: str, tool_input: dict[str, Any] | None) -> _Usage:
         body = request.body or {}
         prefix = {"system": body.get("system"), "tools": body.get("tools")}
@@ -360,60 +254,15 @@ def _chunks(text: str, size: int) -> Iterator[str]:
         yield text[i : i + size]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client dropping a keep-alive connection (Claude Code after Esc, or at exit) is normal, not an error.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler["RequestLog"]):
     owner: FakeAnthropic
-    protocol_version = "HTTP/1.1"
     server_version = "fake-anthropic/1"
+    request_type = RequestLog
+    secret_headers = ("x-api-key", "authorization")
+    request_id_header = "request-id"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    # ---- plumbing
-    def _read_body(self) -> dict[str, Any] | None:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if not raw:
-            return None
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            return {"_raw": raw[:2000].decode("utf-8", "replace")}
-        return parsed if isinstance(parsed, dict) else {"_json": parsed}
-
-    def _log(self) -> RequestLog:
-        url = urlsplit(self.path)
-        body = self._read_body() if self.command in ("POST", "PUT", "PATCH") else None
-        request = RequestLog(
-            seq=next(self.owner._seq),
-            method=self.command,
-            path=url.path,
-            query=parse_qs(url.query),
-            headers={k.lower(): v for k, v in self.headers.items() if k.lower() not in ("x-api-key", "authorization")},
-            body=body,
-            at=time.time(),
-        )
-        self.owner._record(request)
-        return request
-
-    def _send_json(self, status: int, payload: dict[str, Any], request: RequestLog, kind: str) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.send_header("request-id", _request_id())
-        self.end_headers()
-        self.wfile.write(data)
-        self.owner._finished(request, status, kind)
+    def new_request_id(self) -> str:
+        return _request_id()
 
     def _error(self, request: RequestLog, status: int, error_type: str, message: str) -> None:
         payload = {"type": "error", "error": {"type": error_type, "message": message}}
@@ -426,13 +275,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"message": "hello"}, request, "hello")
         else:
             self._error(request, 404, "not_found_error", f"fake Anthropic: no route for GET {request.path}")
-
-    def do_HEAD(self) -> None:
-        request = self._log()
-        self.send_response(200)
-        self.send_header("content-length", "0")
-        self.end_headers()
-        self.owner._finished(request, 200, "head")
 
     def do_POST(self) -> None:
         request = self._log()
@@ -567,24 +409,12 @@ def _tool_id() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.anthropic_server", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 = any free port (printed)")
-    parser.add_argument("--slow", type=float, default=0.0, help="spread every answer over this many seconds")
-    parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
-    args = parser.parse_args(argv)
-    fake = FakeAnthropic(host=args.host, port=args.port, default=echo_responder(args.slow), verbose=not args.quiet)
-    fake.start()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"fake Anthropic listening on {fake.base_url}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        fake.stop()
-    return 0
+    return serve_from_shell(
+        FakeAnthropic, echo_responder, "python -m tests.fakes.anthropic_server", __doc__.split("\n")[0], argv
+    )
+
+
+FakeAnthropic.handler = _Handler
 
 
 if __name__ == "__main__":

@@ -38,19 +38,15 @@ From a shell (the demo): ``python -m tests.fakes.openai_server --port 8766 [--sl
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import signal
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.scripted_server import JsonHandler, ScriptedServer, serve_from_shell
 
 DEFAULT_MODEL = "gpt-5.1-codex"
 EXEC_TOOL = "exec_command"
@@ -259,124 +255,28 @@ def _estimate_tokens(value: Any) -> int:
 # --------------------------------------------------------------------------------------------------------- server
 
 
-class FakeOpenAI:
+class FakeOpenAI(ScriptedServer[Reply, "RequestLog"]):
     """The fake server. Thread-safe; a context manager; `requests` is the log of everything received."""
 
-    def __init__(
-        self,
-        script: Iterable[ScriptItem] = (),
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        default: Responder | None = None,
-        verbose: bool = False,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.default: Responder = default or echo_responder()
-        self.verbose = verbose
-        self.requests: list[RequestLog] = []
-        self.call_ids: list[str] = []
-        self._script: list[ScriptItem] = list(script)
-        self._lock = threading.Condition()
-        self._seq = itertools.count(1)
-        self._seen_prefixes: set[int] = set()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+    NAME = "OpenAI"
 
-    # ---- lifecycle
+    def __init__(self, script: Iterable[ScriptItem] = (), **kwargs: Any) -> None:
+        super().__init__(script, **kwargs)
+        self.call_ids: list[str] = []
+        self._seen_prefixes: set[int] = set()
+
+    def default_responder(self) -> Responder:
+        return echo_responder()
+
     @property
     def base_url(self) -> str:
         """What goes in Codex's ``[model_providers.<id>] base_url`` (it appends ``/responses``)."""
         return f"http://{self.host}:{self.port}/v1"
 
-    def start(self) -> FakeOpenAI:
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._stopping.clear()
-        self._server = _Server((self.host, self.port), Handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-openai", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeOpenAI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # ---- script
-    def push(self, *items: ScriptItem) -> None:
-        """Append replies for the next main requests."""
-        with self._lock:
-            self._script.extend(items)
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._script)
-
-    def _next_reply(self, request: RequestLog) -> Reply:
-        with self._lock:
-            item: ScriptItem = self._script.pop(0) if self._script else self.default
-        return item if isinstance(item, Reply) else item(request)
-
-    # ---- log
-    def _record(self, request: RequestLog) -> None:
-        with self._lock:
-            self.requests.append(request)
-            self._lock.notify_all()
-        if self.verbose:
-            print(json.dumps(request.summary()), file=sys.stderr, flush=True)
-
-    def _finished(self, request: RequestLog, status: int, kind: str) -> None:
-        with self._lock:
-            request.status = status
-            request.reply_kind = kind
-            self._lock.notify_all()
-
     def _issued_call(self, call_id: str) -> None:
         with self._lock:
             self.call_ids.append(call_id)
 
-    def wait_for(
-        self, predicate: Callable[[RequestLog], bool], timeout: float = 30.0, count: int = 1
-    ) -> list[RequestLog]:
-        """Block until `count` logged requests satisfy `predicate`; TimeoutError (with the log) otherwise."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while True:
-                hits = [r for r in self.requests if predicate(r)]
-                if len(hits) >= count:
-                    return hits
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    log = "\n".join(json.dumps(r.summary()) for r in self.requests)
-                    raise TimeoutError(f"fake OpenAI: {len(hits)}/{count} matching requests; log:\n{log}")
-                self._lock.wait(left)
-
-    def main_requests(self) -> list[RequestLog]:
-        with self._lock:
-            return [r for r in self.requests if r.main]
-
-    # ---- usage: instructions + tools count as cached input after the first request that carried them
     def _usage(self, request: RequestLog, output_text: str, arguments: dict[str, Any] | None) -> dict[str, Any]:
         body = request.body or {}
         prefix = {"instructions": body.get("instructions"), "tools": body.get("tools")}
@@ -406,30 +306,17 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client dropping a keep-alive connection (Codex on Esc, or at exit) is normal, not an error.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler["RequestLog"]):
     owner: FakeOpenAI
-    protocol_version = "HTTP/1.1"
     server_version = "fake-openai/1"
+    request_type = RequestLog
+    secret_headers = ("authorization", "api-key")
+    request_id_header = "x-request-id"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    def new_request_id(self) -> str:
+        return _new_id("req")
 
-    # ---- plumbing
-    def _read_body(self) -> dict[str, Any] | None:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if not raw:
-            return None
+    def _parse_body(self, raw: bytes) -> dict[str, Any]:
         if (self.headers.get("content-encoding") or "").lower() == "zstd":
             # Codex can zstd-compress request bodies (feature enable_request_compression); against this API-key
             # provider it did not, and the stdlib has no zstd: log it as undecodable rather than crash.
@@ -439,32 +326,6 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return {"_undecodable": "json", "_bytes": len(raw)}
         return body if isinstance(body, dict) else {"_value": body}
-
-    def _log(self) -> RequestLog:
-        url = urlsplit(self.path)
-        body = self._read_body() if self.command in ("POST", "PUT", "PATCH") else None
-        request = RequestLog(
-            seq=next(self.owner._seq),
-            method=self.command,
-            path=url.path,
-            query=parse_qs(url.query),
-            # Never keep credentials in the log, even the dummy ones.
-            headers={k.lower(): v for k, v in self.headers.items() if k.lower() not in ("authorization", "api-key")},
-            body=body,
-            at=time.time(),
-        )
-        self.owner._record(request)
-        return request
-
-    def _send_json(self, status: int, payload: dict[str, Any], request: RequestLog, kind: str) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.send_header("x-request-id", _new_id("req"))
-        self.end_headers()
-        self.wfile.write(data)
-        self.owner._finished(request, status, kind)
 
     def _error(self, request: RequestLog, status: int, code: str, message: str) -> None:
         payload = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
@@ -479,13 +340,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, payload, request, "models")
         else:
             self._error(request, 404, "not_found", f"fake OpenAI: no route for GET {request.path}")
-
-    def do_HEAD(self) -> None:
-        request = self._log()
-        self.send_response(200)
-        self.send_header("content-length", "0")
-        self.end_headers()
-        self.owner._finished(request, 200, "head")
 
     def do_POST(self) -> None:
         request = self._log()
@@ -634,24 +488,12 @@ def _response_object(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.openai_server", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 = any free port (printed)")
-    parser.add_argument("--slow", type=float, default=0.0, help="spread every answer over this many seconds")
-    parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
-    args = parser.parse_args(argv)
-    fake = FakeOpenAI(host=args.host, port=args.port, default=echo_responder(args.slow), verbose=not args.quiet)
-    fake.start()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"fake OpenAI listening on {fake.base_url}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        fake.stop()
-    return 0
+    return serve_from_shell(
+        FakeOpenAI, echo_responder, "python -m tests.fakes.openai_server", __doc__.split("\n")[0], argv
+    )
+
+
+FakeOpenAI.handler = _Handler
 
 
 if __name__ == "__main__":
