@@ -31,7 +31,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,8 +41,9 @@ from tests.fakes.codex_offline import prepare_codex_offline  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI, Reply  # noqa: E402
 from tests.fakes.tmux_driver import TmuxDriver  # noqa: E402
 
-FIXTURES = REPO / "tests" / "fixtures" / "screens"
-STATES = ("working", "waiting_for_input", "idle", "exited", "unknown")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The recorder of the Claude Code and bash screens: the same capture, settling and index entry.
+from record_screens import FIXTURES, Recorder, both  # noqa: E402
 
 SLOW_ANSWER = (
     "Counting to ten slowly, one line at a time, so that the screen shows a long-running streamed answer first:\n\n"
@@ -62,49 +62,6 @@ CODEX_IDLE_FOOTER = "? for shortcuts"
 CODEX_BUSY = "esc to interrupt"
 CODEX_APPROVAL = "Would you like to run the following command?"
 CODEX_MIGRATION = "2. Use existing model"
-
-
-class Recorder:
-    def __init__(self, tm: TmuxDriver, out: Path) -> None:
-        self.tm = tm
-        self.out = out
-        self.index: dict[str, dict[str, object]] = {}
-
-    def save(self, name: str, target: str, expected_state: str, note: str) -> str:
-        assert expected_state in STATES, expected_state
-        plain = self.tm.capture(target)
-        ansi = self.tm.capture(target, escapes=True)
-        dead = self.tm.pane_dead(target)
-        command = self.tm.current_command(target)
-        (self.out / f"{name}.txt").write_text(plain)
-        (self.out / f"{name}.ansi").write_text(ansi)
-        self.index[name] = {
-            "command": command,
-            "kind": "codex",
-            "expected_state": expected_state,
-            "pane_dead": dead,
-            "note": note,
-        }
-        print(f"  {name:<24} command={command!r:<10} state={expected_state}", file=sys.stderr)
-        return plain
-
-    def settle(self, target: str, quiet: float = 1.0, timeout: float = 15.0) -> str:
-        """Wait until the screen has not changed for `quiet` seconds (hints come and go after start)."""
-        deadline = time.monotonic() + timeout
-        last = self.tm.capture(target)
-        since = time.monotonic()
-        while time.monotonic() < deadline:
-            time.sleep(0.1)
-            now = self.tm.capture(target)
-            if now != last:
-                last, since = now, time.monotonic()
-            elif time.monotonic() - since >= quiet:
-                return now
-        return last
-
-
-def both(*checks: Callable[[str], bool]) -> Callable[[str], bool]:
-    return lambda screen: all(check(screen) for check in checks)
 
 
 def codex_idle(screen: str) -> bool:
@@ -128,6 +85,7 @@ def record_migration(rec: Recorder, work: Path, base_url: str) -> None:
     rec.save(
         "codex_model_migration",
         target,
+        "codex",
         "waiting_for_input",
         "first run on gpt-5.5: 'Meet GPT-6 Sol', 1. Try new model / 2. Use existing model",
     )
@@ -148,23 +106,26 @@ def record_session(rec: Recorder, work: Path, fake: FakeOpenAI) -> None:
 
     tm.wait_for(target, codex_idle, timeout=30, what="Codex idle prompt")
     rec.settle(target, quiet=1.5)
-    rec.save("codex_idle", target, "idle", "fresh start (trusted project, no sign-in), empty composer")
+    rec.save("codex_idle", target, "codex", "idle", "fresh start (trusted project, no sign-in), empty composer")
 
     fake.push(Reply.slow(SLOW_ANSWER, seconds=SLOW_SECONDS, first_delay=FIRST_DELAY, chunk_chars=3))
     send_line(tm, target, "Count to ten, slowly.")
     tm.wait_for(target, CODEX_BUSY, timeout=15)
     time.sleep(1.2)  # let the elapsed counter tick once
-    rec.save("codex_working", target, "working", "status line 'Working (Ns • esc to interrupt)' before any text")
+    rec.save(
+        "codex_working", target, "codex", "working", "status line 'Working (Ns • esc to interrupt)' before any text"
+    )
     tm.wait_for(target, "  3. number 3", timeout=FIRST_DELAY + SLOW_SECONDS)
     rec.save(
         "codex_working_streaming",
         target,
+        "codex",
         "working",
         "answer lines streaming in: the status line is gone, footer as when idle",
     )
     tm.wait_for(target, both(codex_idle, lambda s: "Done counting." in s and "Worked for" in s), timeout=30)
     rec.settle(target)
-    rec.save("codex_answered_idle", target, "idle", "answer done, 'Worked for Ns • HH:MM', empty composer")
+    rec.save("codex_answered_idle", target, "codex", "idle", "answer done, 'Worked for Ns • HH:MM', empty composer")
 
     fake.push(
         Reply.exec_command(MARKER_COMMAND, escalated=True, justification=JUSTIFICATION),
@@ -176,6 +137,7 @@ def record_session(rec: Recorder, work: Path, fake: FakeOpenAI) -> None:
     rec.save(
         "codex_approval",
         target,
+        "codex",
         "waiting_for_input",
         f"exec_command `{MARKER_COMMAND}` with require_escalated, approval_policy on-request",
     )
@@ -187,7 +149,7 @@ def record_session(rec: Recorder, work: Path, fake: FakeOpenAI) -> None:
     send_line(tm, target, "/quit")
     tm.wait_for(target, lambda _s: tm.pane_dead(target), timeout=15, what="Codex to exit")
     rec.settle(target, quiet=1.0)  # tmux may add its remain-on-exit "Pane is dead" line a moment later
-    rec.save("codex_exited", target, "exited", "after /quit; tmux remain-on-exit keeps the dead pane")
+    rec.save("codex_exited", target, "codex", "exited", "after /quit; tmux remain-on-exit keeps the dead pane")
     print(f"  fake OpenAI saw: {[r.summary() for r in fake.requests]}", file=sys.stderr)
 
 
