@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60))
 
 
-def _parse(stamp: str) -> datetime:
+def parse_stamp(stamp: str) -> datetime:
+    """A stored timestamp (`…Z`) as an aware datetime."""
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
@@ -25,14 +26,14 @@ def since(stamp: str | None, now: datetime) -> str:
     """How long ago: `<1m`, `5m`, `3h`, `2d`; `-` for never."""
     if not stamp:
         return "-"
-    return _span(max(0, int((now - _parse(stamp)).total_seconds())))
+    return _span(max(0, int((now - parse_stamp(stamp)).total_seconds())))
 
 
 def until(stamp: str | None, now: datetime, never: str = "never") -> str:
     """How long from now: `in 5m`; a time already past reads `due`."""
     if not stamp:
         return never
-    seconds = int((_parse(stamp) - now).total_seconds())
+    seconds = int((parse_stamp(stamp) - now).total_seconds())
     return "due" if seconds <= 0 else f"in {_span(seconds)}"
 
 
@@ -40,7 +41,7 @@ def absolute(stamp: str | None) -> str:
     """`2026-12-02 05:44:48 UTC` (seconds, no fraction); `-` for never."""
     if not stamp:
         return "-"
-    return _parse(stamp).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return parse_stamp(stamp).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")

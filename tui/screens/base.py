@@ -27,6 +27,7 @@ from textual.widgets import DataTable
 
 from core.errors import BenchError
 from core.notices import RESYNC
+from tui.times import parse_stamp
 from tui.widgets.bench_table import BenchTable
 from tui.widgets.fitting_footer import FittingFooter
 from tui.widgets.pane_tabs import PaneTabs
@@ -180,7 +181,7 @@ class PaneScreen(Screen[None]):
         """The core's time of the last snapshot (frozen in screenshots, the server's clock when attached)."""
         if self.readiness is None:
             return datetime.now(UTC)
-        return datetime.fromisoformat(self.readiness.checked_at.replace("Z", "+00:00"))
+        return parse_stamp(self.readiness.checked_at)
 
     # -- tables: filter and detail ---------------------------------------------------------------------------
     @on(BenchTable.FilterRequested)

@@ -73,11 +73,8 @@ class AgentTable(BenchTable):
             for agent in agents
         )
 
-    def _width(self) -> int:
-        return self.size.width or self.app.size.width
-
     def visible_columns(self) -> tuple[str, ...]:
-        return COLUMNS if self._width() >= WIDE else NARROW
+        return COLUMNS if self.width_now() >= WIDE else NARROW
 
     def cycle_grouping(self) -> str | None:
         """No groups → by project → by tmux session → no groups. Returns the new grouping."""

@@ -27,7 +27,6 @@ from tui.widgets.literal import literal
 Cell = str | Text
 # A row as a pane gives it: (key, cells) or (key, cells, more text the filter also searches, e.g. a hidden label).
 RowIn = tuple[str, Sequence[Cell]] | tuple[str, Sequence[Cell], str]
-Width = int | None  # a column's width: None fits its content
 SCROLLBAR = 2  # kept free, so the columns do not move when a vertical scrollbar appears
 MIN_FLEX = 10
 ARROW = {False: " ▲", True: " ▼"}
@@ -110,7 +109,7 @@ class BenchTable(DataTable[Text]):
         self.title_shown = ""  # the title as drawn: `Queue · 3 of 40 · /deploy`
         self._source: list[tuple[str, tuple[Text, ...], str]] = []
         self._shown: list[tuple[str, tuple[Text, ...]]] = []
-        self._layout: tuple[tuple[str, ...], tuple[Width, ...], str | None, bool] | None = None
+        self._layout: tuple[tuple[str, ...], tuple[int, ...], str | None, bool] | None = None
 
     def on_mount(self) -> None:
         self._render_rows()
@@ -171,7 +170,11 @@ class BenchTable(DataTable[Text]):
         """The columns shown at the current width (all of them, unless a subclass drops some when narrow)."""
         return self._columns
 
-    def fit_widths(self, labels: Sequence[str], rows: Sequence[tuple[Text, ...]]) -> tuple[Width, ...]:
+    def width_now(self) -> int:
+        """The table's width, or the app's before the table is laid out (the first fill comes before that)."""
+        return self.size.width or self.app.size.width
+
+    def fit_widths(self, labels: Sequence[str], rows: Sequence[tuple[Text, ...]]) -> tuple[int, ...]:
         """Each shown column's width, so that the table never scrolls sideways (its last column stays on screen):
         every column as wide as its content (or its maximum); the flexible column (the longest free text: a
         message, a why) takes the width the others leave; when that is not enough, the widest columns give way
@@ -182,7 +185,7 @@ class BenchTable(DataTable[Text]):
             content = max([floors[index], *(row[index].cell_len for row in rows)])
             cap = self.max_widths.get(label)
             widths.append(min(cap, content) if cap is not None else content)
-        room = (self.size.width or self.app.size.width) - SCROLLBAR - 2 * self.cell_padding * len(labels)
+        room = self.width_now() - SCROLLBAR - 2 * self.cell_padding * len(labels)
         if self.flex in labels:
             flex = labels.index(self.flex)
             floors[flex] = max(floors[flex], MIN_FLEX)
@@ -302,8 +305,8 @@ def _one_line(cell: Cell) -> Text:
     return literal(cell.replace("\r\n", " ").replace("\n", " "))
 
 
-def _cut(cell: Text, width: Width) -> Text:
-    if width is None or cell.cell_len <= width:
+def _cut(cell: Text, width: int) -> Text:
+    if cell.cell_len <= width:
         return cell
     cut = cell.copy()
     cut.truncate(width, overflow="ellipsis")
