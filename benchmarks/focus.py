@@ -68,7 +68,7 @@ async def run_case(case: str, home: Path, socket: str, seconds: float) -> dict[s
     settings = Settings(tmux_socket=socket, claude_home=home / "claude", codex_home=home / "codex")
     bench = await Bench.open(home, settings=settings, surface="tui")
     await bench.start()
-    app = RelayboardApp(LocalClient(bench, owns=True), refresh_seconds=3.0)
+    app = RelayboardApp(LocalClient(bench, owns=True), refresh_seconds=3.0, freeze_heap=True)  # as the CLI runs it
     target = "quiet" if case.endswith("_idle") else "flood"
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
@@ -84,7 +84,7 @@ async def run_case(case: str, home: Path, socket: str, seconds: float) -> dict[s
             app.push_screen(FocusScreen(agent))
             await pilot.pause(1.0)
             widget = app.screen.query_one(ScreenView)
-        await pilot.pause(1.0)  # settle: first capture and decode done
+        await pilot.pause(2.5)  # settle: first capture and decode done, the heap frozen (FREEZE_AFTER_SECONDS)
         worst = 0.0
         loop = asyncio.get_running_loop()
         stop = loop.time() + seconds

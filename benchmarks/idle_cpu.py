@@ -92,7 +92,7 @@ def child_main(args: argparse.Namespace) -> int:
             await bench.start()  # as `relayboard` does: the in-process client's core runs its services
             return LocalClient(bench, owns=True)
 
-        app: Any = RelayboardApp(open_bench, refresh_seconds=REFRESH_SECONDS)
+        app: Any = RelayboardApp(open_bench, refresh_seconds=REFRESH_SECONDS, freeze_heap=True)  # as the CLI runs it
     else:
         from _startup_child import bare_app
 

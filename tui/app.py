@@ -23,6 +23,7 @@ import tui.preferences as preferences_module
 from core.errors import BenchError
 from tui.bridge import BenchChanged, forward_notices
 from tui.commands import relayboard_commands
+from tui.heap import freeze_heap
 from tui.panes import PANE_BY_ID, PANES
 from tui.preferences import THEMES
 from tui.screens.agents import AgentsScreen
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 
     ClientOpener = Callable[[], Awaitable[BenchClient]]
 
+
+FREEZE_AFTER_SECONDS = 2.0
 
 SCREENS_BY_PANE: dict[str, type[PaneScreen]] = {
     "dashboard": DashboardScreen,
@@ -87,11 +90,16 @@ class RelayboardApp(App[None]):
         refresh_seconds: float | None = 3.0,
         exit_on_open_failure: bool = False,
         preferences: Path | None = None,
+        freeze_heap: bool = False,
     ) -> None:
         """`client` is an open client, or an async opener the app runs in its own event loop (the CLI paints its
         first frame before the core loads; snapshot tests run under a fresh `asyncio.run`). A client the app
         opened itself is closed when it exits. `refresh_seconds=None`: every 3 s (the core's default).
-        `preferences`: the operator's tui.toml (theme and keys; None: the defaults, as in tests and screenshots)."""
+        `preferences`: the operator's tui.toml (theme and keys; None: the defaults, as in tests and screenshots).
+        `freeze_heap`: once the core is loaded, move every object alive to the collector's permanent generation
+        (`gc.freeze`), so that a full collection scans only what the session made since: the ~120,000 objects of
+        the imported modules otherwise cost each one 80-100 ms, a visible stall in the focus view (measured by
+        benchmarks/focus.py). For the CLI's long-lived process only: what is frozen is never freed."""
         super().__init__()
         for theme in THEMES:
             self.register_theme(theme)
@@ -103,6 +111,7 @@ class RelayboardApp(App[None]):
         self._notices: asyncio.Task[None] | None = None
         self.refresh_seconds = 3.0 if refresh_seconds is None else refresh_seconds
         self.exit_on_open_failure = exit_on_open_failure
+        self.freeze_heap = freeze_heap
 
     @property
     def client(self) -> BenchClient:
@@ -130,6 +139,9 @@ class RelayboardApp(App[None]):
         # A task, not a worker: it never completes, and "wait for the workers" must mean "wait for the work".
         if self._notices is None:
             self._notices = asyncio.create_task(forward_notices(client, self), name="relayboard-notices")
+            if self.freeze_heap:
+                # After the first pane's data is in: what the start-up made is then frozen with the modules.
+                self.set_timer(FREEZE_AFTER_SECONDS, freeze_heap, name="freeze-heap")
 
     def notify(
         self,

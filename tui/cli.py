@@ -257,6 +257,7 @@ async def _until_signalled() -> int:
 async def _headless(home: Path, socket: Path | None) -> int:
     from core.bench import Bench
     from core.server import Server
+    from tui.heap import freeze_heap
 
     try:
         bench = await Bench.open(home, surface="headless")
@@ -271,6 +272,7 @@ async def _headless(home: Path, socket: Path | None) -> int:
         _error(exc)
         return 1
     await bench.start()
+    freeze_heap()  # the loaded core is never collected: full collections then scan only what came since (tui/app.py)
     print(f"relayboard headless: serving {home} on {server.path} (pid {os.getpid()})", file=sys.stderr, flush=True)
     try:
         signum = await _until_signalled()
@@ -386,6 +388,7 @@ async def _tui(home: Path, socket: Path | None) -> int:
         refresh_seconds=_refresh_seconds(home),
         exit_on_open_failure=True,
         preferences=home / PREFERENCES_FILE,
+        freeze_heap=True,
     )
 
     async def close_core() -> None:  # the database closed and the services stopped; managed agents stay in tmux
@@ -436,7 +439,7 @@ async def _demo(keep: bool) -> int:
             print("seeding the demo bench…", file=sys.stderr)
             await seed_demo(bench)
             await bench.start()
-            stopper.app = RelayboardApp(LocalClient(bench), preferences=home / PREFERENCES_FILE)
+            stopper.app = RelayboardApp(LocalClient(bench), preferences=home / PREFERENCES_FILE, freeze_heap=True)
             try:
                 await stopper.app.run_async()
             except OSError:

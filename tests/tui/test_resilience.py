@@ -4,16 +4,23 @@ notification, never the end of the app. Runs over both clients (tests/tui/confte
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import time
 
 import pytest
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
+import tui.app as app_module
 from core.agents import Agents
 from core.bench import Bench
+from core.client import BenchClient
 from tests.support.homes import BenchHome
 from tui.app import RelayboardApp
 from tui.screens.base import DEBOUNCE_SECONDS, PaneScreen
+from tui.widgets.agent_preview import AgentPreview
 from tui.widgets.bench_table import BenchTable
 
 pytestmark = pytest.mark.slow
@@ -93,3 +100,51 @@ async def test_an_unexpected_failure_in_the_adopt_picker_is_a_notification(
         await pilot.press("3")  # still usable
         await settle(pilot)
         assert app.screen.query_one("#queue-table", BenchTable).row_count > 0
+
+
+@pytest.mark.parametrize("client", ["local"], indirect=True)
+@pytest.mark.parametrize("freeze", [True, False])
+async def test_the_cli_app_freezes_the_loaded_heap_once_and_a_test_app_never(
+    client: BenchClient, freeze: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full collection over the imported modules stalled the focus view 80-100 ms (benchmarks/focus.py).
+    frozen: list[float] = []
+    monkeypatch.setattr(app_module, "FREEZE_AFTER_SECONDS", 0.05)
+    monkeypatch.setattr(app_module, "freeze_heap", lambda: frozen.append(time.monotonic()))
+    app = RelayboardApp(client, refresh_seconds=0, freeze_heap=freeze)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("2")
+        await pilot.pause(0.3)
+    assert len(frozen) == (1 if freeze else 0)
+
+
+async def test_a_cancelled_wait_for_the_preview_poll_leaves_no_unretrieved_exception() -> None:
+    # Seen on stderr of a long run: the shielded wait outlived its cancelled waiter and its WorkerCancelled was
+    # reported as "Task exception was never retrieved".
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    release = asyncio.Event()
+
+    class Poll:
+        is_running = True
+
+        async def wait(self) -> None:
+            await release.wait()
+            raise WorkerCancelled("replaced by a newer poll")
+
+    preview = AgentPreview(capture=None)  # type: ignore[arg-type]  # never polls here
+    preview._worker = Poll()  # type: ignore[assignment]
+    waiter = asyncio.create_task(preview.wait_for_poll())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiter
+    release.set()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    gc.collect()
+    await asyncio.sleep(0)
+    loop.set_exception_handler(None)
+    assert not reported, reported

@@ -96,8 +96,12 @@ class AgentPreview(Widget):
         worker = self._worker
         if worker is not None and worker.is_running:
             # Shielded: cancelling the waiter (a newer refresh) must not cancel the poll, or polling would stop.
+            waiting = asyncio.ensure_future(worker.wait())
+            # A cancelled waiter leaves the shielded wait running; its WorkerCancelled is read here, not logged as
+            # "Task exception was never retrieved".
+            waiting.add_done_callback(lambda done: done.cancelled() or done.exception())
             with contextlib.suppress(WorkerCancelled):  # replaced by a newer poll: that one draws
-                await asyncio.shield(worker.wait())
+                await asyncio.shield(waiting)
 
     def _poll_now(self) -> None:
         if self._timer is not None:
