@@ -13,11 +13,14 @@ Timed calls, interleaved round by round (the order rotates) after warm-ups; medi
   list_panes  `await bench.ctx.tmux.list_panes(now)`: discovery alone (libtmux in a worker thread, no database)
   watch_idle  `await bench.refresh_states()` (one watcher tick) with 50 adopted agents and no pane activity; the
               25 `cat` agents are `working` (a non-shell command in the foreground), a state the watcher recaptures
-              every tick, so an idle tick still captures them (`captured_per_tick`)
+              every tick, so an idle tick still captures them (`captured_per_tick`); every agent's screen vote is in
+              doubt (a shell prompt, a quiet command), so each tick also reads the process signal of all 50 (/proc)
+  watch_idle_screen_only  the same tick with the process signal off (`watcher.ask_processes = False`)
 Then a second loop for watch_active: before each tick (untimed) one key is typed into every agent pane, after the
 wall clock's second turned over (tmux's `window_activity`, which tells the watcher what to capture, has 1 s
 resolution), so every tick captures all 50 panes in its one batched capture-pane call; each tick is paired with a
-baseline call. Goal: scan <= 2x baseline. The other figures carry no goal. Where the time goes goes to stderr.
+baseline call. Goals: scan <= 2x baseline; watch_idle (all signals) <= 2x baseline (state-detection issue). The
+other figures carry no goal. Where the time goes goes to stderr.
 """
 
 from __future__ import annotations
@@ -145,11 +148,19 @@ async def measure(socket: str, home: Path, args: argparse.Namespace) -> dict[str
         async def raw_in_thread() -> None:
             await asyncio.to_thread(baseline_call, socket, binary)
 
+        async def screen_only() -> None:  # the same tick without the process signal: what /proc costs
+            bench.watcher.ask_processes = False
+            try:
+                await bench.refresh_states()
+            finally:
+                bench.watcher.ask_processes = True
+
         calls: dict[str, Callable[[], Awaitable[Any]]] = {
             "baseline": base,
             "scan": lambda: bench.agents.scan({"wait": True}),
             "list_panes": lambda: bench.ctx.tmux.list_panes(now),
             "watch_idle": bench.refresh_states,
+            "watch_idle_screen_only": screen_only,
             "raw_in_thread": raw_in_thread,  # diagnostics only: the raw call through asyncio.to_thread
         }
         for _ in range(args.warmups):
@@ -271,8 +282,15 @@ def main(argv: list[str] | None = None) -> int:
             "watch_idle_50_agents",
             times["watch_idle"],
             times["baseline"],
-            None,
+            GOAL_RATIO,
             {**size, "captured_per_tick": result["idle_captures"]},
+        ),
+        figure(
+            "watch_idle_50_agents_screen_only",
+            times["watch_idle_screen_only"],
+            times["baseline"],
+            None,
+            size,
         ),
         figure(
             "watch_active_50_agents",
@@ -289,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     bighome.log(f"  {med['list_panes']:7.2f}  TmuxAdapter.list_panes (libtmux Server.cmd + parsing 200 Pane models)")
     bighome.log(f"  {med['scan'] - med['list_panes']:7.2f}  scan minus list_panes (coalescing task + SQLite upsert)")
     bighome.log(f"  {med['watch_idle'] - med['scan']:7.2f}  idle watcher tick minus scan (agents query, detection)")
+    bighome.log(f"  {med['watch_idle'] - med['watch_idle_screen_only']:7.2f}  of which the process signal (/proc)")
     bighome.log(f"  {med['watch_active'] - med['watch_idle']:7.2f}  active tick minus idle tick (capture 50 + writes)")
     for line in lines:
         print(json.dumps(line), flush=True)

@@ -1,8 +1,20 @@
-"""Agent activity state from several signals, by rules kept as data (`agent_rules.toml`), not code.
+"""Agent activity state: three signals, one verdict.
 
-Signals per agent: is the pane dead or gone, the foreground command, the last lines of the screen, and whether
-the screen changed since the previous look. The first rule that matches wins and its `why` is shown to the
-operator, so a surprising state can be traced to the rule (and the signal) that produced it.
+1. **Screen** — rules kept as data (`agent_rules.toml`), not code, over: is the pane dead or gone, the foreground
+   command, the last lines of the screen, whether it changed since the previous look. The first rule that matches
+   gives the screen's vote, with the rule's confidence.
+2. **Process** — what the foreground process group is blocked in, from /proc (`core/process_signal.py`): read only
+   for panes whose screen vote is in doubt (confidence below `IN_DOUBT`).
+3. **Hook** — the agent's own newest hook event, where it has hooks (fed by the hooks issue; none until then).
+
+The rule that combines them (`decide`), in order:
+- a dead pane, or an agent's pane back at its shell, is `exited`: nothing outvotes it;
+- the newest hook event wins while the screen has not changed since it arrived;
+- otherwise the vote with the highest confidence wins, the screen on a tie. The process signal's confidences sit
+  so that a process blocked reading the terminal (0.85) outranks every fallback rule ("quiet", "shell prompt",
+  "output changing") but not a recognised dialog or spinner (0.9), which agree with it anyway.
+
+The verdict keeps every vote, so the operator sees which signal won and over what.
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ class StateRule(BaseModel):
     screen: re.Pattern[str] | None = None
     screen_tail: int = Field(default=40, ge=1, description="only the last N non-blank lines are searched")
     changed: bool | None = None
+    confidence: float = Field(default=0.8, ge=0, le=1, description="how sure a match is, against the other signals")
 
     _compile = field_validator("screen", mode="before")(compile_pattern)
 
@@ -67,10 +80,54 @@ class Signals:
 
 
 @dataclass(frozen=True)
+class Vote:
+    signal: str  # "screen", "process" or "hook"
+    state: AgentState
+    confidence: float
+    why: str
+
+    def line(self) -> str:
+        return f"{self.signal} {self.state} {self.confidence:.2f}: {self.why}"
+
+
+@dataclass(frozen=True)
 class Verdict:
     state: AgentState
     why: str
     rule: str
+    confidence: float = 0.0
+    votes: tuple[Vote, ...] = ()  # every signal that voted, the winner first
+
+    @property
+    def winner(self) -> str:
+        return self.votes[0].signal if self.votes else "screen"
+
+
+IN_DOUBT = 0.8  # a screen vote below this asks the process signal too
+FINAL = 1.0  # a dead pane: no other signal is asked
+
+
+def decide(
+    screen: Verdict, process: Vote | None = None, hook: Vote | None = None, *, hook_fresh: bool = False
+) -> Verdict:
+    """The one verdict from the screen's vote and, where there are any, the process's and the hook's (see the
+    module's doc for the rule). `hook_fresh`: the screen has not changed since the hook event arrived."""
+    screen_vote = Vote("screen", screen.state, screen.confidence, screen.why)
+    others = [vote for vote in (process, hook) if vote is not None]
+    if screen.confidence >= FINAL or not others:
+        return Verdict(screen.state, screen.why, screen.rule, screen.confidence, (screen_vote, *others))
+    if hook is not None and hook_fresh:
+        winner = hook
+    else:
+        ranked = [screen_vote, *(v for v in others if v.signal == "process" and v.state != "unknown")]
+        winner = max(ranked, key=lambda vote: vote.confidence)  # max keeps the first (the screen) on a tie
+    votes = (winner, *(v for v in (screen_vote, *others) if v is not winner))
+    if winner.state == screen.state:
+        # Agreeing signals keep the screen's why (the rule the operator can look up) and the surer confidence.
+        return Verdict(screen.state, screen.why, screen.rule, winner.confidence, votes)
+    return Verdict(
+        winner.state, f"{winner.why} (over the screen: {screen.why})", winner.signal, winner.confidence, votes
+    )
 
 
 def _tail(screen: str, lines: int) -> str:
@@ -103,8 +160,9 @@ def detect(signals: Signals, rules: RuleSet | None = None) -> Verdict:
     ruleset = rules or default_rules()
     for rule in ruleset.rules:
         if matches(rule, signals, ruleset.shells):
-            return Verdict(rule.state, rule.why.format(command=signals.command or "?"), rule.name)
-    return Verdict("unknown", "no rule matched", "")
+            why = rule.why.format(command=signals.command or "?")
+            return Verdict(rule.state, why, rule.name, rule.confidence)
+    return Verdict("unknown", "no rule matched", "", 0.0)
 
 
 def load_rules(text: str) -> RuleSet:

@@ -9,13 +9,14 @@ import hashlib
 import logging
 import time
 
-from core.agent_state import RuleSet, Signals, Verdict, detect, rules_from
+from core.agent_state import IN_DOUBT, RuleSet, Signals, Verdict, Vote, decide, detect, rules_from
 from core.agents import WATCHED_LINES, Agents, pane_of
 from core.audit import Scope
 from core.context import Context
 from core.errors import BenchError
 from core.launcher import Launcher
 from core.logs import Logs
+from core.process_signal import ProcessReader, judge
 from core.registry import Call
 from core.services import LoopService
 from core.validation import Params
@@ -45,6 +46,9 @@ class AgentWatcher(LoopService):
         self.launcher = launcher
         self.logs = logs
         self.rules: RuleSet = rules_from(ctx.settings.rules_file)
+        self.processes = ProcessReader()
+        self.process_reads = 0  # /proc looks taken (panes in doubt), for tests and benchmarks
+        self.ask_processes = True  # False: the screen alone decides (benchmarks/tmux_scan measures the difference)
         self.last_error = ""  # why tmux could not be scanned on the last tick ("" when it could)
 
     async def tick(self) -> int:
@@ -104,6 +108,11 @@ class AgentWatcher(LoopService):
                 ),
                 self.rules,
             )
+            if self.ask_processes and pane is not None and pane.alive and verdict.confidence < IN_DOUBT:
+                # In doubt: ask the kernel what the foreground process is blocked in (a few small /proc reads).
+                signal = judge(self.processes.observe(pane.pid, time.monotonic()))
+                self.process_reads += 1
+                verdict = decide(verdict, Vote("process", signal.state, signal.confidence, signal.why))
             change: dict[str, object] = {}
             if (verdict.state, verdict.why) != (agent.state, agent.state_reason):
                 change |= {"state": verdict.state, "state_reason": verdict.why}
@@ -112,6 +121,7 @@ class AgentWatcher(LoopService):
             if change:
                 updates.append((agent, change))
                 changed += "state" in change
+        self.processes.forget({p.pid for p in live.values() if p.pid is not None})
         # Every screen now matches this tick's scan: previews may show them instead of asking tmux again.
         self.agents.screens_as_of = self.agents.live_wall if live else 0.0
         events: list[Event] = []

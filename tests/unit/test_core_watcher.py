@@ -197,3 +197,20 @@ async def test_while_tmux_is_down_agents_read_unknown_not_their_last_state(
     restarted = await calls.call(bench, "app.agent.restart", {"agent_id": agent.agent_id})
     await wait_for_prompt(bench, restarted)
     await _until_state(bench, restarted, "idle")
+
+
+async def test_a_silent_read_the_screen_calls_an_idle_shell_is_waiting_by_the_process_signal(
+    bench: Bench, workdir: Path
+) -> None:
+    # `read -s` prints nothing and leaves bash in the foreground: the screen rules say "shell prompt"; the kernel
+    # says bash is blocked reading the terminal, which outranks that fallback rule.
+    agent = await launch_shell(bench, "secret", workdir)
+    await _until_state(bench, agent, "idle")
+    reads = bench.watcher.process_reads
+    await _next_second()
+    await calls.call(bench, "app.send_input", {"target_agent_id": agent.agent_id, "payload": "read -s token"})
+    _, why = await _until_state(bench, agent, "waiting_for_input")
+    assert why == f"bash is reading the terminal (read) (over the screen: {IDLE_WHY})"
+    assert bench.watcher.process_reads > reads
+    await _interrupt(bench, agent)
+    assert await _until_state(bench, agent, "idle") == ("idle", IDLE_WHY)  # agreeing signals keep the screen's why
