@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import shutil
 import sys
 import tempfile
@@ -43,7 +42,7 @@ from tests.fakes.tmux_driver import TmuxDriver  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # The recorder of the Claude Code and bash screens: the same capture, settling and index entry.
-from record_screens import FIXTURES, Recorder, both  # noqa: E402
+from record_screens import FIXTURES, Recorder, both, merge_index  # noqa: E402
 
 SLOW_ANSWER = (
     "Counting to ten slowly, one line at a time, so that the screen shows a long-running streamed answer first:\n\n"
@@ -151,16 +150,6 @@ def record_session(rec: Recorder, work: Path, fake: FakeOpenAI) -> None:
     rec.settle(target, quiet=1.0)  # tmux may add its remain-on-exit "Pane is dead" line a moment later
     rec.save("codex_exited", target, "codex", "exited", "after /quit; tmux remain-on-exit keeps the dead pane")
     print(f"  fake OpenAI saw: {[r.summary() for r in fake.requests]}", file=sys.stderr)
-
-
-def merge_index(path: Path, recorded: dict[str, dict[str, object]]) -> None:
-    """Add (or replace) our entries, keeping every other entry and its position exactly as it was."""
-    original = path.read_text() if path.exists() else "{}\n"
-    index: dict[str, dict[str, object]] = json.loads(original)
-    if path.exists() and json.dumps(index, indent=2, ensure_ascii=False) + "\n" != original:
-        raise SystemExit(f"record_codex_screens: {path} is not in the recorders' format; not rewriting it")
-    index.update(recorded)
-    path.write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
 
 
 def record_all(out: Path) -> dict[str, dict[str, object]]:

@@ -37,6 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from core.process_signal import ProcessReader  # noqa: E402
 from tests.fakes.anthropic_server import FakeAnthropic, Reply  # noqa: E402
 from tests.fakes.claude_env import (  # noqa: E402
     AgentsMissing,
@@ -53,6 +54,7 @@ from tests.fakes.tmux_driver import TmuxDriver  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "screens"
 STATES = ("working", "waiting_for_input", "idle", "exited", "unknown")
+LOOK = 1.0  # seconds between the two /proc looks (the watcher's tick is 2 s; CPU use needs an interval)
 
 SLOW_ANSWER = (
     "Counting to ten slowly, one line at a time, so that the screen shows a long-running streamed answer first:\n\n"
@@ -71,26 +73,67 @@ SPINNER_WITH_TOKENS = re.compile(r"^[·✢*✶✻✽] \S+… \(\d+s · [↓↑] 
 BASH_PROMPT = re.compile(r"^bash-[\d.]+[#$] ?$", re.M)  # capture-pane drops the trailing space
 
 
+def _portable(observation: dict[str, object]) -> dict[str, object]:
+    """Pids and CPU ticks differ on every run; the judge reads neither as such (only CPU over the interval)."""
+    members = list(observation.get("members") or ())  # asdict leaves the tuple a tuple
+    observation["members"] = members
+    for number, member in enumerate(members):
+        assert isinstance(member, dict)
+        member["pid"] = number + 1
+        member["cpu_ticks"] = 0
+    for key in ("cpu_seconds", "interval"):
+        value = observation.get(key)
+        if isinstance(value, float):
+            observation[key] = round(value, 2)
+    return observation
+
+
+def merge_index(path: Path, recorded: dict[str, dict[str, object]]) -> None:
+    """Add (or replace) one recorder's entries, keeping every other entry and its position exactly as it was (each
+    recorder owns its screens' names; none rewrites another's)."""
+    original = path.read_text() if path.exists() else "{}\n"
+    index: dict[str, dict[str, object]] = json.loads(original)
+    if path.exists() and json.dumps(index, indent=2, ensure_ascii=False) + "\n" != original:
+        raise SystemExit(f"{path} is not in the recorders' format; not rewriting it")
+    index.update(recorded)
+    path.write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
+
+
 class Recorder:
     def __init__(self, tm: TmuxDriver, out: Path) -> None:
         self.tm = tm
         self.out = out
         self.index: dict[str, dict[str, object]] = {}
 
-    def save(self, name: str, target: str, kind: str, expected_state: str, note: str) -> str:
+    def save(
+        self, name: str, target: str, kind: str, expected_state: str, note: str, *, family: str | None = None
+    ) -> str:
+        """Capture the screen and, over the next `LOOK` seconds, what the pane's foreground processes do (the
+        process signal's observation, as the watcher would read it on its next tick) and whether the screen moved.
+        `family` groups the corpus score (claude, codex, bash, python, pager, editor, ...); default: `kind`."""
         assert expected_state in STATES, expected_state
         plain = self.tm.capture(target)
         ansi = self.tm.capture(target, escapes=True)
         dead = self.tm.pane_dead(target)
         command = self.tm.current_command(target)
+        pid_text = self.tm.display(target, "#{pane_pid}")
+        reader = ProcessReader()
+        pid = int(pid_text) if pid_text.isdigit() else None
+        reader.observe(pid, time.monotonic())
+        time.sleep(LOOK)
+        seen = reader.observe(pid, time.monotonic())
+        changed = self.tm.capture(target) != plain
         (self.out / f"{name}.txt").write_text(plain)
         (self.out / f"{name}.ansi").write_text(ansi)
         self.index[name] = {
             "command": command,
             "kind": kind,
+            "family": family or kind,
             "expected_state": expected_state,
             "pane_dead": dead,
+            "changed": changed,
             "note": note,
+            "process": _portable(seen.as_json()),
         }
         print(f"  {name:<24} command={command!r:<10} state={expected_state}", file=sys.stderr)
         return plain
@@ -263,7 +306,7 @@ def record_all(out: Path) -> dict[str, dict[str, object]]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
         lock.close()
-    (out / "index.json").write_text(json.dumps(rec.index, indent=2, ensure_ascii=False) + "\n")
+    merge_index(out / "index.json", rec.index)
     return rec.index
 
 
