@@ -32,9 +32,11 @@ PERMISSION_PROMPT = (
     " Do you want to proceed?\\n > 1. Yes\\n   2. No\\n'; exec cat"
 )
 # Output that never changes the screen: the window shows activity, the capture stays the same.
+# Unknown to every signal: the screen shows no prompt or spinner, and the process waits in `select` on a pipe of its
+# own (not the terminal, not a timed sleep), which alone says nothing about what it is doing.
 QUIET_PROGRAM = (
-    "python3 -c \"import sys, time\nprint('thinking about the cart badge')\n"
-    'while True:\n    sys.stdout.write(chr(13)); sys.stdout.flush(); time.sleep(0.2)"'
+    "python3 -c \"import os, select, sys\nr, w = os.pipe()\nprint('thinking about the cart badge')\n"
+    'while True:\n    sys.stdout.write(chr(13)); sys.stdout.flush(); select.select([r], [], [], 0.2)"'
 )
 
 

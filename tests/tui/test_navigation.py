@@ -14,6 +14,7 @@ from core.client import BenchClient
 from core.queue import QUEUE_DETAIL
 from core.routes import ROUTING_STATUS
 from tests.support.homes import BenchHome, make_home
+from tests.tui.test_agents_pane import until
 from tui.app import RelayboardApp
 from tui.modals.adopt import AdoptModal
 from tui.modals.confirm import ConfirmModal
@@ -176,10 +177,10 @@ async def test_agents_filter_and_remove_keep_the_tmux_pane(app: RelayboardApp, d
         table.move_cursor(row=0)
         removed = table.selected_key
         await pilot.press("x")
-        await pilot.pause()
+        # Under load the confirmation may take more than one pause to come up; a "y" before it would go to the pane.
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the removal to ask first")
         await pilot.press("y")
-        await settle(pilot)
-        assert rows(app, "#agents-table") == 4
+        await until(pilot, lambda: rows(app, "#agents-table") == 4, "the removed agent's row to go")
         assert removed not in {a.agent_id for a in (await app.client.call(AGENT_LIST)).rows}
     panes = demo_home.tmux("list-panes", "-a", "-F", "#{session_name}").stdout.split()
     assert panes.count("lead") == 1  # the unadopted pane is still running
