@@ -20,6 +20,8 @@ SCREENS = Path(__file__).resolve().parents[1] / "fixtures" / "screens"
 INDEX = json.loads((SCREENS / "index.json").read_text())
 EXPECTED_PROMPTS = {
     "claude_permission": "claude-permission-menu",
+    "claude_permission_edit": "claude-permission-menu",
+    "claude_permission_write": "claude-permission-menu",
     "codex_signin": "press-enter",
     "codex_approval": "codex-approval",
 }
