@@ -39,12 +39,9 @@ listens on a fixed port when it is free (the API error names the "inference gate
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import re
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -54,13 +51,10 @@ sys.path.insert(0, str(REPO))
 
 from tests.fakes.anthropic_server import FakeAnthropic, Reply, RequestLog  # noqa: E402
 from tests.fakes.claude_env import (  # noqa: E402
-    AgentsMissing,
     claude_bin,
     claude_env,
-    leftover_processes,
     prepare_claude_home,
 )
-from tests.fakes.tmux_driver import TmuxDriver  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -72,8 +66,9 @@ from record_screens import (  # noqa: E402
     FIXTURES,
     Recorder,
     both,
+    can_record,
     claude_idle,
-    merge_index,
+    record_into,
 )
 
 # What Claude Code 2.1.330 shows (see tests/fixtures/screens/README.md).
@@ -457,46 +452,21 @@ def record_plan_mode(rec: Recorder, work: Path) -> None:
 
 
 def record_all(out: Path) -> dict[str, dict[str, object]]:
-    out.mkdir(parents=True, exist_ok=True)
-    # A fixed work root, so the absolute paths Claude Code prints (the trust dialog's project path) do not change
-    # with a random temp name; a lock keeps two runs of this recorder apart.
-    work = Path(tempfile.gettempdir()) / "relayboard-rec-claude-dialogs"
-    lock = open(Path(tempfile.gettempdir()) / "relayboard-rec-claude-dialogs.lock", "w")  # noqa: SIM115 - held
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise SystemExit("record_claude_dialogs: another recorder is running") from None
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
-    try:
-        with TmuxDriver(prefix="relayboard-rec") as tm:
-            print(f"recording on tmux -L {tm.socket} into {out}", file=sys.stderr)
-            rec = Recorder(tm, out)
-            record_startup_dialogs(rec, work)
-            record_session(rec, work)
-            record_errors(rec, work)
-            record_plan_mode(rec, work)
-        stray = leftover_processes(work, grace=3.0)
-        if stray:
-            print(f"warning: processes left behind under {work}: {stray}", file=sys.stderr)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        lock.close()
-    merge_index(out / "index.json", rec.index)
-    return rec.index
+    def steps(rec: Recorder, work: Path) -> None:
+        record_startup_dialogs(rec, work)
+        record_session(rec, work)
+        record_errors(rec, work)
+        record_plan_mode(rec, work)
+
+    # Its own work root: the trust dialog prints the project's absolute path.
+    return record_into(out, "record_claude_dialogs", "relayboard-rec-claude-dialogs", steps)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=FIXTURES)
     args = parser.parse_args(argv)
-    try:
-        claude_bin()
-    except AgentsMissing as exc:
-        print(f"record_claude_dialogs: {exc}", file=sys.stderr)
-        return 1
-    if shutil.which("tmux") is None:
-        print("record_claude_dialogs: tmux is not installed", file=sys.stderr)
+    if not can_record("record_claude_dialogs", claude_bin):
         return 1
     started = time.monotonic()
     recorded = record_all(args.out)

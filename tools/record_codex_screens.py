@@ -25,24 +25,21 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import fcntl
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.fakes.claude_env import AgentsMissing, codex_bin, leftover_processes  # noqa: E402
+from tests.fakes.claude_env import codex_bin  # noqa: E402
 from tests.fakes.codex_offline import prepare_codex_offline  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI, Reply  # noqa: E402
 from tests.fakes.tmux_driver import TmuxDriver  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # The recorder of the Claude Code and bash screens: the same capture, settling and index entry.
-from record_screens import FIXTURES, Recorder, both, merge_index  # noqa: E402
+from record_screens import FIXTURES, Recorder, both, can_record, record_into  # noqa: E402
 
 SLOW_ANSWER = (
     "Counting to ten slowly, one line at a time, so that the screen shows a long-running streamed answer first:\n\n"
@@ -153,44 +150,19 @@ def record_session(rec: Recorder, work: Path, fake: FakeOpenAI) -> None:
 
 
 def record_all(out: Path) -> dict[str, dict[str, object]]:
-    out.mkdir(parents=True, exist_ok=True)
-    # A fixed work root, so the paths Codex prints (the exit screen's CODEX_HOME warning) do not change with a
-    # random temp name; a lock keeps two recorders apart.
-    work = Path(tempfile.gettempdir()) / "relayboard-rec-codex"
-    lock = open(Path(tempfile.gettempdir()) / "relayboard-rec-codex.lock", "w")  # noqa: SIM115 - held for the run
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise SystemExit("record_codex_screens: another recorder is running") from None
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
-    try:
-        with FakeOpenAI() as fake, TmuxDriver(prefix="relayboard-rec") as tm:
-            print(f"recording on tmux -L {tm.socket} into {out}", file=sys.stderr)
-            rec = Recorder(tm, out)
+    def steps(rec: Recorder, work: Path) -> None:
+        with FakeOpenAI() as fake:
             record_session(rec, work, fake)
             record_migration(rec, work, fake.base_url)
-        stray = leftover_processes(work, grace=3.0)
-        if stray:
-            print(f"warning: processes left behind under {work}: {stray}", file=sys.stderr)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        lock.close()
-    merge_index(out / "index.json", rec.index)
-    return rec.index
+
+    return record_into(out, "record_codex_screens", "relayboard-rec-codex", steps)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=FIXTURES)
     args = parser.parse_args(argv)
-    try:
-        codex_bin()
-    except AgentsMissing as exc:
-        print(f"record_codex_screens: {exc}", file=sys.stderr)
-        return 1
-    if shutil.which("tmux") is None:
-        print("record_codex_screens: tmux is not installed", file=sys.stderr)
+    if not can_record("record_codex_screens", codex_bin):
         return 1
     recorded = record_all(args.out)
     print(f"wrote {len(recorded)} Codex screens to {args.out}", file=sys.stderr)

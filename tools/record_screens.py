@@ -279,27 +279,27 @@ def record_bash(rec: Recorder, work: Path) -> None:
     tm.send_keys(target, "C-c")
 
 
-def record_all(out: Path) -> dict[str, dict[str, object]]:
+def record_into(
+    out: Path, program: str, work_name: str, steps: Callable[[Recorder, Path], None]
+) -> dict[str, dict[str, object]]:
+    """Every recorder's frame around its `steps`: a fixed work root `<tmp>/<work_name>` (the CLIs print absolute
+    paths on some screens, e.g. Claude Code's "always allow access to <dir>", and fixtures should not change with a
+    random temp name), a lock that keeps two runs of one recorder apart, a private tmux server, a warning for
+    processes left behind, and the recorded entries merged into the shared index."""
     out.mkdir(parents=True, exist_ok=True)
-    # A fixed work root: Claude Code prints absolute project paths in some screens (the permission dialog's
-    # "always allow access to <dir>"), and fixtures should not change with a random temp name. A lock keeps two
-    # recorders apart.
-    work = Path(tempfile.gettempdir()) / "relayboard-rec"
-    lock = open(Path(tempfile.gettempdir()) / "relayboard-rec.lock", "w")  # noqa: SIM115 - held for the run
+    work = Path(tempfile.gettempdir()) / work_name
+    lock = open(f"{work}.lock", "w")  # noqa: SIM115 - held for the run
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        raise SystemExit("record_screens: another recorder is running") from None
+        raise SystemExit(f"{program}: another recorder is running") from None
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     try:
         with TmuxDriver(prefix="relayboard-rec") as tm:
             print(f"recording on tmux -L {tm.socket} into {out}", file=sys.stderr)
             rec = Recorder(tm, out)
-            record_claude(rec, work)
-            record_claude_auto(rec, work)
-            record_codex(rec, work)
-            record_bash(rec, work)
+            steps(rec, work)
         stray = leftover_processes(work, grace=3.0)
         if stray:
             print(f"warning: processes left behind under {work}: {stray}", file=sys.stderr)
@@ -308,6 +308,30 @@ def record_all(out: Path) -> dict[str, dict[str, object]]:
         lock.close()
     merge_index(out / "index.json", rec.index)
     return rec.index
+
+
+def can_record(program: str, *binaries: Callable[[], Path]) -> bool:
+    """The agent CLIs a recorder runs are installed (`tools/agents.sh`) and so is tmux; else says what is missing."""
+    try:
+        for binary in binaries:
+            binary()
+    except AgentsMissing as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        return False
+    if shutil.which("tmux") is None:
+        print(f"{program}: tmux is not installed", file=sys.stderr)
+        return False
+    return True
+
+
+def record_all(out: Path) -> dict[str, dict[str, object]]:
+    def steps(rec: Recorder, work: Path) -> None:
+        record_claude(rec, work)
+        record_claude_auto(rec, work)
+        record_codex(rec, work)
+        record_bash(rec, work)
+
+    return record_into(out, "record_screens", "relayboard-rec", steps)
 
 
 def compare(fresh: Path, committed: Path) -> int:
@@ -342,14 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=FIXTURES)
     parser.add_argument("--compare", action="store_true", help="record into a temp dir and diff against --out")
     args = parser.parse_args(argv)
-    try:
-        claude_bin()
-        codex_bin()
-    except AgentsMissing as exc:
-        print(f"record_screens: {exc}", file=sys.stderr)
-        return 1
-    if shutil.which("tmux") is None:
-        print("record_screens: tmux is not installed", file=sys.stderr)
+    if not can_record("record_screens", claude_bin, codex_bin):
         return 1
     if args.compare:
         with tempfile.TemporaryDirectory(prefix="relayboard-rec-cmp-") as tmp:
