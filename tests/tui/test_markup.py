@@ -307,6 +307,39 @@ async def test_agent_label_project_and_capability_are_literal(app: RelayboardApp
         assert all(text in {a.label for a in hostile.agents.values()} for text in MARKUP)
 
 
+PROCESS_NAME = "[/x][b]read"  # a process may name itself (/proc/self/comm, 15 bytes at most)
+
+
+async def test_a_process_named_with_markup_shows_literally_in_the_why(
+    app: RelayboardApp, demo_bench: Bench, demo_home: BenchHome
+) -> None:
+    # The process signal's why names the foreground process: a name is text from the pane, never markup.
+    program = f"open('/proc/self/comm', 'w').write({PROCESS_NAME!r}); input()"
+    assert demo_home.tmux("new-session", "-d", "-s", "comm", f"python3 -c {shlex.quote(program)}").returncode == 0
+    await demo_bench.agents.scan({"wait": True})
+    pane = next(p for p in await demo_bench.agents.panes() if p.session_name == "comm" and p.alive)
+    agent = await demo_bench.agents.register_from_pane({**pane.identity(), "name": "named", "role": "worker"})
+    why = f"{PROCESS_NAME} is reading the terminal (read)"
+    for _ in range(50):
+        await demo_bench.refresh_states()
+        current = next(a for a in (await demo_bench.agents.list()).rows if a.agent_id == agent.agent_id)
+        if current.state_reason.startswith(why):
+            break
+        await asyncio.sleep(0.1)
+    assert current.state == "waiting_for_input" and current.state_reason.startswith(why), current.state_reason
+    async with app.run_test(size=BIG) as pilot:
+        await open_pane(pilot, "2")
+        table = app.screen.query_one(AgentTable)
+        cell = str(table.get_row(agent.agent_id)[4])  # cut to its column, with an ellipsis
+        assert cell.startswith(PROCESS_NAME) and current.state_reason.startswith(cell.removesuffix("…")), cell
+        await select(pilot, current)
+        assert_on_screen(app, f"waiting_for_input: {PROCESS_NAME} is reading the terminal")  # the preview's border
+        app.push_screen(FocusScreen(current))
+        await settle(pilot)
+        alive(app)
+        assert_on_screen(app, why)
+
+
 async def test_text_typed_into_an_agent_shows_literally_in_the_preview(app: RelayboardApp, demo_bench: Bench) -> None:
     lead = next(a for a in (await demo_bench.agents.list()).rows if a.name == "lead")
     await demo_bench.queue.send_input({"target_agent_id": lead.agent_id, "payload": f"echo '{TYPED}'"})
